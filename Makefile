@@ -1,0 +1,33 @@
+# Two commands on a fresh machine:  `make run`  (install + main job)  and  `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+# The CPU build of torch is pinned here, before the project, so that pip does not
+# pull a multi-GB CUDA build; pyproject.toml itself does not cap torch.
+TORCH  ?= torch==2.13.0
+
+.PHONY: install run test test-fast bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet $(TORCH)
+	$(BIN)/pip install --quiet -e '.[bert,notebooks,dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/toolkit main
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"
+
+bench: $(STAMP)
+	$(BIN)/python bench/ingest_segment.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache .hypothesis

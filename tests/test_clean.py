@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import pytest
+
+from toolkit.clean import clean_pdf_text, decode_letter_bytes, join_wrapped_lines, keep_line_end_hyphen
+from toolkit.errors import IngestError
+
+
+@pytest.mark.parametrize(
+    "left, right, joined",
+    [
+        ("verslech", "tering", "verslechtering"),
+        ("terughou", "dendheid", "terughoudendheid"),
+        ("wapenbe", "heersingsverplichtingen", "wapenbeheersingsverplichtingen"),
+        ("verantwoor", "delijk", "verantwoordelijk"),
+        ("bijvoor", "beeld", "bijvoorbeeld"),
+        ("toetre", "dingstraject", "toetredingstraject"),
+        ("staakt-het", "vuren", "staakt-het-vuren"),
+        ("(TAA)", "activiteiten", "(TAA)-activiteiten"),
+        ("Bosnië", "Herzegovina", "Bosnië-Herzegovina"),
+        ("NAVO", "bondgenoten", "NAVO-bondgenoten"),
+        ("Duits", "Nederlands", "Duits-Nederlands"),
+        ("de", "escalatie", "de-escalatie"),
+        ("secretaris", "generaal", "secretaris-generaal"),
+        ("Wales", "afspraken", "Wales-afspraken"),
+        ("Christen", "Unie", "ChristenUnie"),
+        ("Midden", "Oosten", "Midden-Oosten"),
+        ("oud", "minister", "oud-minister"),
+    ],
+)
+def test_line_end_hyphens_are_decided_per_case(left, right, joined):
+    assert join_wrapped_lines([f"het {left}-", f"{right} is"]) == f"het {joined} is"
+    assert keep_line_end_hyphen(left, right) == (joined == f"{left}-{right}")
+
+
+def test_empty_binary_and_misencoded_input_is_refused():
+    with pytest.raises(IngestError, match="empty"):
+        decode_letter_bytes(b"  \n", "x.txt")
+    with pytest.raises(IngestError, match="binary"):
+        decode_letter_bytes(b"%PDF\x00\x01\x02" * 20, "x.txt")
+    with pytest.raises(IngestError, match="not valid utf-8.*--encoding"):
+        decode_letter_bytes("Oekraïne".encode("latin-1"), "x.txt")
+    assert decode_letter_bytes("Oekraïne".encode("latin-1"), "x.txt", "latin-1") == "Oekraïne"
+
+
+def test_head_metadata_is_read():
+    text = " Nr. 12 BRIEF VAN DE MINISTER VAN DEFENSIE \n\nAan de Voorzitter van de Tweede Kamer der Staten-Generaal \n\nDen Haag, 3 maart 2020 \n\nDit is de brief. \n\nDe Minister van Defensie,\nA.B. Naam\n"
+    cleaned = clean_pdf_text(text)
+    assert cleaned.head.number == "12"
+    assert cleaned.head.sender == "Minister van Defensie"
+    assert cleaned.head.date == "2020-03-03"
+    kinds = [block.kind for block in cleaned.blocks]
+    assert kinds == ["head", "head", "head", "body", "signature"]
+
+
+def test_running_headers_and_page_numbers_are_dropped():
+    text = "Eerste zin van de brief loopt door op de\f2\nTweede Kamer, vergaderjaar 2018–2019, 28 676, nr. 307 2\nvolgende pagina. Tweede zin.\n"
+    cleaned = clean_pdf_text(text)
+    assert [block.text for block in cleaned.blocks] == ["Eerste zin van de brief loopt door op de volgende pagina. Tweede zin."]
+
+
+def test_text_without_body_is_refused():
+    with pytest.raises(IngestError, match="no body"):
+        clean_pdf_text("Aan de Voorzitter van de Tweede Kamer der Staten-Generaal\n")

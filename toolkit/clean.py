@@ -1,0 +1,586 @@
+"""Cleaning of letter text extracted from PDF.
+
+PDF extraction leaves the layout of the printed page in the text: words hyphenated
+at line ends, footnotes printed at the foot of a page in the middle of a running
+sentence, footnote markers glued to words, a letter head and a signature. This
+module undoes that layout and returns the letter's structure as :class:`Block`
+records plus its :class:`Footnote` records, ready for segmentation.
+
+Conventions of the extracted text this module reads:
+
+* a line that starts with a single space, or the first line after a form feed
+  (``\\f``), starts a new page (that is how the extraction of the seed letter marks
+  page breaks);
+* footnotes sit at the end of a page, after a blank line, each starting with its
+  number (``1 Raadpleegbaar via …``), and are numbered 1, 2, … through the letter.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from .errors import IngestError
+from .lexicon import zipf as _zipf
+from .records import Block, Footnote
+
+__all__ = [
+    "CleanedText",
+    "HeadInfo",
+    "clean_pdf_text",
+    "decode_letter_bytes",
+    "keep_line_end_hyphen",
+    "join_wrapped_lines",
+    "parse_head",
+    "sender_from_title",
+]
+
+# --------------------------------------------------------------------------- decoding
+
+
+def decode_letter_bytes(data: bytes, source: str, encoding: str = "utf-8") -> str:
+    """Decode a text file, refusing input that is empty, binary or mis-encoded."""
+    if not data.strip():
+        raise IngestError(f"{source}: the file is empty")
+    if b"\x00" in data[:4096]:
+        raise IngestError(f"{source}: this looks like a binary file, not text (it contains NUL bytes)")
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise IngestError(
+            f"{source}: the file is not valid {encoding} (byte {exc.start}: {data[exc.start:exc.start + 1]!r}); "
+            "pass the right encoding, e.g. --encoding cp1252"
+        ) from None
+    except LookupError:
+        raise IngestError(f"{source}: unknown encoding {encoding!r}") from None
+    controls = sum(1 for ch in text[:4096] if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t\f")
+    if controls > 8:
+        raise IngestError(f"{source}: this looks like a binary file, not text ({controls} control characters)")
+    return text
+
+
+_CHARACTER_FIXES = str.maketrans(
+    {
+        "\u00a0": " ",  # no-break space
+        "\u2007": " ",
+        "\u202f": " ",
+        "\u00ad": None,  # soft hyphen: never part of the word
+        "\ufb00": "ff",
+        "\ufb01": "fi",
+        "\ufb02": "fl",
+        "\ufb03": "ffi",
+        "\ufb04": "ffl",
+        "\u2010": "-",  # typographic hyphen
+        "\u2011": "-",
+        "\r": None,
+    }
+)
+
+
+def _normalise_characters(text: str) -> str:
+    return unicodedata.normalize("NFC", text.translate(_CHARACTER_FIXES))
+
+
+# ---------------------------------------------------------------- de-hyphenation
+
+# Dutch keeps the hyphen after these prefixes ("oud-minister", "ex-premier").
+_HYPHEN_PREFIXES = frozenset({"ex", "oud", "niet", "vice", "non"})
+# Vowel pairs that Dutch separates with a hyphen in compounds (klinkerbotsing),
+# because written together they would read as one sound: "de-escalatie", "zee-eend".
+_CLASHING_VOWEL_PAIRS = frozenset(
+    {"aa", "ae", "ai", "au", "ee", "ei", "eu", "ie", "oe", "oi", "oo", "ou", "ui", "uu", "ij", "ea", "eo", "io"}
+)
+_VOWELS = frozenset("aeiouy")
+# Coordinate compounds keep their hyphen ("secretaris-generaal", "directeur-generaal").
+# A capitalised right part normally keeps the hyphen ("Bosnië-Herzegovina"); only a
+# joined form this common is taken as one name ("ChristenUnie"), not "Midden-Oosten".
+_KNOWN_NAME_ZIPF = 3.0
+_COORDINATE_HEADS = frozenset({"generaal", "generaals", "president", "presidenten"})
+
+
+def keep_line_end_hyphen(left: str, right: str) -> bool:
+    """Decide whether a hyphen at a line end belongs to the word.
+
+    ``left`` is the word fragment before the hyphen (without it), ``right`` the
+    fragment that starts the next line. Returns ``True`` for a real hyphen
+    (``Bosnië-`` / ``Herzegovina``, ``staakt-het-`` / ``vuren``), ``False`` for a
+    hyphen the typesetter added to break the word (``verslech-`` / ``tering``).
+    The Dutch word-frequency list of ``wordfreq`` decides the open cases.
+    """
+    left_part = left.rsplit("-", 1)[-1]
+    right_match = re.match(r"[^\W\d_]+|\d+", right)
+    right_part = right_match.group() if right_match else ""
+    if not left_part or not right_part:
+        return True
+    joined = (left_part + right_part).lower()
+    if right_part[0].isupper() and left_part[-1].isalpha() and _zipf(joined) >= _KNOWN_NAME_ZIPF:
+        return False  # a name written as one word: "Christen-" / "Unie" → "ChristenUnie"
+    if not left_part[-1].isalpha() or right_part[0].isupper() or right_part[0].isdigit():
+        return True  # "(TAA)-activiteiten", "Bosnië-Herzegovina", "COVID-19"
+    if len(left_part) >= 2 and left_part.isupper():
+        return True  # acronyms: "NAVO-bondgenoten", "EU-lidstaten"
+    if _zipf(joined) > 0:
+        return False
+    lower_left, lower_right = left_part.lower(), right_part.lower()
+    hyphenated_compound = "-" in left or "-" in right.rstrip("-")
+    if hyphenated_compound and _zipf(lower_left) > 0 and _zipf(lower_right) > 0:
+        return True  # a multi-part compound written with hyphens: "staakt-het-vuren"
+    if lower_left in _HYPHEN_PREFIXES or lower_right in _COORDINATE_HEADS:
+        return True
+    if left_part[0].isupper() and _zipf(lower_left) > 0:
+        return True  # a name as first part: "Wales-afspraken", "Air Policing-missie"
+    pair = lower_left[-1] + lower_right[0]
+    if lower_left[-1] in _VOWELS and lower_right[0] in _VOWELS and pair in _CLASHING_VOWEL_PAIRS:
+        return True
+    return False
+
+
+_LINE_END_WORD = re.compile(r"(\S+)-$")
+
+
+def join_wrapped_lines(lines: list[str]) -> str:
+    """Join the lines of one paragraph, undoing line-end hyphenation."""
+    pieces: list[str] = []
+    previous = ""
+    for line in lines:
+        line = line.strip()
+        if not line:
+            continue
+        if pieces:
+            match = _LINE_END_WORD.search(previous[-80:]) if previous.endswith("-") else None
+            if match and len(previous) > 1:
+                right = line.split(None, 1)[0]
+                if not keep_line_end_hyphen(match.group(1), right):
+                    pieces[-1] = pieces[-1][:-1]
+            else:
+                pieces.append(" ")
+        pieces.append(line)
+        previous = line
+    return "".join(pieces)
+
+
+# ------------------------------------------------------------------ page layout
+
+_FOOTNOTE_START = re.compile(r"^(\d{1,3})\s+(\S.*)$")
+_RUNNING_HEADER = re.compile(
+    r"^(Tweede|Eerste) Kamer, vergaderjaar \d{4}\s*[-–]\s*\d{4}, [\d ]+[\w-]*, nr\. \d+\s*\d*$"
+)
+_PAGE_NUMBER = re.compile(r"^\d{1,3}$")
+_SUPERSCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
+
+
+@dataclass
+class _Line:
+    text: str
+    page_start: bool = False
+
+
+def _layout_lines(text: str) -> list[_Line]:
+    """Split into lines, marking page starts and dropping running headers."""
+    result: list[_Line] = []
+    pages = text.split("\f")
+    for page_number, page in enumerate(pages):
+        page_lines = page.split("\n")
+        first_content_seen = False
+        for raw in page_lines:
+            stripped = raw.strip()
+            if _RUNNING_HEADER.match(stripped):
+                continue
+            page_start = False
+            if stripped:
+                if not first_content_seen and page_number > 0:
+                    page_start = True
+                elif raw.startswith(" ") and not raw.startswith("  "):
+                    page_start = True
+                first_content_seen = True
+            result.append(_Line(stripped, page_start))
+    _drop_page_numbers(result)
+    return result
+
+
+def _drop_page_numbers(lines: list[_Line]) -> None:
+    """Remove lone page numbers at the top or bottom of a page."""
+    for index in range(len(lines) - 1, -1, -1):
+        line = lines[index]
+        if not _PAGE_NUMBER.match(line.text):
+            continue
+        following = next((later for later in lines[index + 1 :] if later.text), None)
+        if following is None or following.page_start or line.page_start:
+            if line.page_start and following is not None:
+                following.page_start = True
+            del lines[index]
+
+
+def _is_heading_like(text: str) -> bool:
+    if not text or len(text) > 90 or text[-1] in ".,;:?!":
+        return False
+    if not (text[0].isupper() or text[0].isdigit()) or text.count("(") != text.count(")"):
+        return False
+    return len(text.split()) <= 12
+
+
+# Words this frequent (de, het, van, en, op, …) do not end a heading.
+_FUNCTION_WORD_ZIPF = 5.5
+_HEADING_MAX_SHARE_OF_LINE = 0.75
+
+
+def _full_line_length(lines: list[_Line]) -> int:
+    """The length of a full line of running text (90th percentile of line lengths)."""
+    lengths = sorted(len(line.text) for line in lines if line.text)
+    return lengths[int(0.9 * (len(lengths) - 1))] if lengths else 0
+
+
+def _ends_with_heading(lines: list[_Line], full_line_length: int) -> bool:
+    """Whether the last line is a one-line paragraph that looks like a heading.
+
+    A line cut short by a page end can look like a heading; but a wrapped line is
+    nearly as long as a full line, while a heading is much shorter.
+    """
+    if not lines or not _is_heading_like(lines[-1].text):
+        return False
+    if len(lines[-1].text) >= _HEADING_MAX_SHARE_OF_LINE * full_line_length:
+        return False
+    last_word = lines[-1].text.split()[-1]
+    if last_word.islower() and _zipf(last_word) >= _FUNCTION_WORD_ZIPF:
+        return False  # "… conform art. 5 van het" is a sentence cut by the page end
+    return len(lines) == 1 or not lines[-2].text
+
+
+def _remove_footnote_zones(lines: list[_Line]) -> tuple[list[_Line], list[tuple[str, str]]]:
+    """Take page-end footnotes out of the running text.
+
+    Returns the remaining lines and the footnotes as (number, text) pairs.
+    """
+    footnotes: list[tuple[str, str]] = []
+    kept: list[_Line] = []
+    expected = 1
+    full_line_length = _full_line_length(lines)
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        candidate = line.text.translate(_SUPERSCRIPT_DIGITS)
+        match = _FOOTNOTE_START.match(candidate)
+        previous_blank = not kept or not kept[-1].text
+        if match and int(match.group(1)) == expected and previous_blank and not line.page_start:
+            end = index
+            while end < len(lines) and lines[end].text and (end == index or not lines[end].page_start):
+                end += 1
+            after = end
+            while after < len(lines) and not lines[after].text:
+                after += 1
+            zone_ends_page = after >= len(lines) or lines[after].page_start
+            if zone_ends_page and end - index <= 20:
+                zone_notes = _split_footnotes([zone.text for zone in lines[index:end]], expected)
+                if zone_notes:
+                    footnotes.extend(zone_notes)
+                    expected += len(zone_notes)
+                    # Drop the blank line that separated the footnotes from the text,
+                    # so the sentence the page break interrupted continues.
+                    while kept and not kept[-1].text:
+                        kept.pop()
+                    index = end
+                    while index < len(lines) and not lines[index].text:
+                        index += 1
+                    next_page_text = lines[index].text if index < len(lines) else ""
+                    starts_anew = next_page_text[:1].isupper()
+                    if starts_anew and _ends_with_heading(kept, full_line_length):
+                        kept.append(_Line(""))  # a heading at the foot of the page stays apart
+                    if index < len(lines):
+                        lines[index] = _Line(lines[index].text, page_start=True)
+                    continue
+        kept.append(line)
+        index += 1
+    return kept, footnotes
+
+
+def _split_footnotes(zone: list[str], first_number: int) -> list[tuple[str, str]]:
+    notes: list[tuple[str, list[str]]] = []
+    expected = first_number
+    for text in zone:
+        match = _FOOTNOTE_START.match(text.translate(_SUPERSCRIPT_DIGITS))
+        if match and int(match.group(1)) == expected:
+            notes.append((match.group(1), [match.group(2)]))
+            expected += 1
+        elif notes:
+            notes[-1][1].append(text)
+        else:
+            return []
+    return [(number, join_wrapped_lines(parts)) for number, parts in notes]
+
+
+def _paragraphs(lines: list[_Line]) -> list[list[str]]:
+    """Group lines into paragraphs; a page start continues the paragraph before it."""
+    paragraphs: list[list[str]] = []
+    current: list[str] = []
+    full_line_length = _full_line_length(lines)
+    for index, line in enumerate(lines):
+        if not line.text:
+            if current:
+                paragraphs.append(current)
+                current = []
+            continue
+        if line.page_start and current:
+            next_blank = index + 1 >= len(lines) or not lines[index + 1].text
+            ends_sentence = current[-1].rstrip().endswith((".", "?", "!", ":"))
+            heading_on_top = next_blank and ends_sentence and _is_heading_like(line.text)
+            heading_at_foot = (
+                len(current) == 1
+                and line.text[:1].isupper()
+                and _ends_with_heading([_Line(current[0])], full_line_length)
+            )
+            if heading_on_top or heading_at_foot:
+                paragraphs.append(current)
+                current = []
+        current.append(line.text)
+    if current:
+        paragraphs.append(current)
+    return paragraphs
+
+
+# -------------------------------------------------------------- head and signature
+
+_TITLE_LINE = re.compile(
+    r"^(?:Nr\.\s*(?P<number>\d+)\s+)?(?P<title>(?:BRIEF|GEANNOTEERDE AGENDA|VERSLAG|NOTA|MEMORIE|LIJST)\b.*)$"
+)
+_HEAD_LINE_PATTERNS = (
+    re.compile(r"^Aan de (?:Voorzitter|voorzitter|leden)\b"),
+    re.compile(r"^(?:Den Haag|'s-Gravenhage|Brussel)\s*,?\s*\d{1,2}\s+\w+\s+\d{4}\s*$"),
+    re.compile(r"^(?:Tweede|Eerste) Kamer der Staten-Generaal\b"),
+    re.compile(r"^Vergaderjaar\s+\d{4}"),
+    re.compile(r"^\d{2}\s?\d{3}(?:-[A-Z0-9]+)?\s+\S"),  # dossier line "28 676 NAVO"
+    re.compile(r"^Geachte\s+(?:voorzitter|Voorzitter)"),
+)
+_SIGNATURE_FUNCTION = re.compile(
+    r"^(?:De|Het)\s+(?:Minister|Staatssecretaris|Minister-President|Eerste\s+Minister)\b[^.]*,\s*$"
+)
+_CLOSING_FORMULA = re.compile(r"^(?:Hoogachtend|Met vriendelijke groet)\s*,?\s*$")
+
+_DUTCH_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        "januari februari maart april mei juni juli augustus september oktober november december".split(), 1
+    )
+}
+_DATE_IN_TEXT = re.compile(r"(\d{1,2})\s+(" + "|".join(_DUTCH_MONTHS) + r")\s+(\d{4})")
+_LOWERCASE_WORDS = frozenset({"van", "de", "het", "en", "voor", "der", "den", "op", "in"})
+
+
+@dataclass(frozen=True)
+class HeadInfo:
+    """Metadata read from a letter head."""
+
+    number: str | None = None
+    title: str | None = None
+    sender: str | None = None
+    date: str | None = None
+    type: str | None = None
+
+
+def sender_from_title(title: str | None) -> str | None:
+    """``BRIEF VAN DE MINISTER VAN BUITENLANDSE ZAKEN`` → ``Minister van Buitenlandse Zaken``."""
+    if not title or not title.startswith("BRIEF VAN "):
+        return None
+    words = re.sub(r"^BRIEF VAN (?:DE |HET )?", "", title).lower().split()
+    return " ".join(word if word in _LOWERCASE_WORDS else word.capitalize() for word in words)
+
+
+def parse_head(head_lines: list[str]) -> HeadInfo:
+    """Read number, title, sender, date and document type from head lines."""
+    number = title = sender = date = doc_type = None
+    for line in head_lines:
+        title_match = _TITLE_LINE.match(line)
+        if title_match and title is None:
+            number = title_match.group("number")
+            title = title_match.group("title").strip()
+            if title.startswith("BRIEF VAN "):
+                doc_type = "Brief regering"
+                sender = sender_from_title(title)
+            elif title.startswith("GEANNOTEERDE AGENDA"):
+                doc_type = "Brief regering"
+            continue
+        date_match = _DATE_IN_TEXT.search(line)
+        if date_match and date is None and _HEAD_LINE_PATTERNS[1].match(line):
+            day, month, year = date_match.groups()
+            date = f"{int(year):04d}-{_DUTCH_MONTHS[month]:02d}-{int(day):02d}"
+    return HeadInfo(number=number, title=title, sender=sender, date=date, type=doc_type)
+
+
+def _is_head_paragraph(paragraph: list[str]) -> bool:
+    first = paragraph[0]
+    return bool(_TITLE_LINE.match(first)) or any(pattern.match(first) for pattern in _HEAD_LINE_PATTERNS)
+
+
+def _split_signature(paragraphs: list[list[str]]) -> tuple[list[list[str]], list[list[str]]]:
+    """Separate trailing signature paragraphs (and a closing formula) from the body."""
+    signature: list[list[str]] = []
+    body = list(paragraphs)
+    while body:
+        last = body[-1]
+        starts = [i for i, line in enumerate(last) if _SIGNATURE_FUNCTION.match(line) or _CLOSING_FORMULA.match(line)]
+        if not starts:
+            break
+        start = starts[0]
+        if start == 0:
+            signature.insert(0, last)
+            body.pop()
+            continue
+        # The signature directly follows the last body line without a blank line.
+        if last[start - 1].rstrip().endswith((".", "!", "?")):
+            signature.insert(0, last[start:])
+            body[-1] = last[:start]
+        break
+    return body, signature
+
+
+# ---------------------------------------------------------------- footnote markers
+
+_MARKER = re.compile(r"(?:(?<=[^\W\d_])|(?<=[)\]”\"'’]))(\d{1,3}|[¹²³⁴⁵⁶⁷⁸⁹⁰]+)(?=[\s.,;:!?)\]]|$)")
+
+
+def _marker_after_year(text: str, number: str, start: int):
+    """A marker glued to a year ("van december 20132." for marker 2 after 2013)."""
+    pattern = re.compile(r"(?<!\d)(?:1[89]|20)\d\d(" + re.escape(number) + r")(?=[\s.,;:!?)]|$)")
+    match = pattern.search(text, start)
+    if match is None:
+        return None
+    return _SpanMatch(match.start(1), match.end(1))
+
+
+@dataclass(frozen=True)
+class _SpanMatch:
+    begin: int
+    finish: int
+
+    def start(self) -> int:
+        return self.begin
+
+    def end(self) -> int:
+        return self.finish
+
+
+def _strip_markers(blocks: list[Block], numbers: list[str]) -> tuple[list[Block], dict[str, tuple[int, int]]]:
+    """Remove glued footnote markers, in footnote order.
+
+    Returns the cleaned blocks and, per footnote number, (block index, offset in
+    the block's text) of the character the marker followed.
+    """
+    positions: dict[str, tuple[int, int]] = {}
+    pending = list(numbers)
+    cleaned = list(blocks)
+    block_index = 0
+    search_from = 0
+    while pending and block_index < len(cleaned):
+        block = cleaned[block_index]
+        if block.kind not in ("body", "heading"):
+            block_index += 1
+            search_from = 0
+            continue
+        target = pending[0]
+        found = None
+        for match in _MARKER.finditer(block.text, search_from):
+            digits = match.group(1).translate(_SUPERSCRIPT_DIGITS)
+            if digits == target:
+                found = match
+                break
+        if found is None:
+            found = _marker_after_year(block.text, target, search_from)
+        if found is None:
+            block_index += 1
+            search_from = 0
+            continue
+        text = block.text[: found.start()] + block.text[found.end() :]
+        cleaned[block_index] = Block(block.kind, text, block.section, block.is_list_item)
+        positions[target] = (block_index, found.start())
+        pending.pop(0)
+        search_from = found.start()
+    return cleaned, positions
+
+
+# ------------------------------------------------------------------------ public
+
+
+@dataclass(frozen=True)
+class CleanedText:
+    """The structure recovered from a PDF text dump."""
+
+    blocks: tuple[Block, ...]
+    footnotes: tuple[Footnote, ...]
+    head: HeadInfo
+
+
+_BULLET = re.compile(r"^[–•▪·-]\s+")
+
+
+def _body_blocks(paragraphs: list[list[str]]) -> list[Block]:
+    blocks: list[Block] = []
+    section: str | None = None
+    for index, paragraph in enumerate(paragraphs):
+        is_last = index == len(paragraphs) - 1
+        if len(paragraph) == 1 and _is_heading_like(paragraph[0]) and not is_last:
+            section = paragraph[0]
+            blocks.append(Block("heading", section, section))
+            continue
+        items: list[list[str]] = []
+        bulleted: list[bool] = []
+        for line in paragraph:
+            if _BULLET.match(line):
+                items.append([_BULLET.sub("", line)])
+                bulleted.append(True)
+            elif items:
+                items[-1].append(line)
+            else:
+                items.append([line])
+                bulleted.append(False)
+        for item, is_item in zip(items, bulleted):
+            blocks.append(Block("body", join_wrapped_lines(item), section, is_list_item=is_item))
+    return blocks
+
+
+def clean_pdf_text(text: str, source: str = "<text>") -> CleanedText:
+    """Recover head, body paragraphs, headings, footnotes and signature from PDF text."""
+    text = _normalise_characters(text)
+    lines = _layout_lines(text)
+    lines, raw_footnotes = _remove_footnote_zones(lines)
+    paragraphs = _paragraphs(lines)
+    if not paragraphs:
+        raise IngestError(f"{source}: no text found")
+
+    head_paragraphs: list[list[str]] = []
+    while paragraphs and _is_head_paragraph(paragraphs[0]):
+        head_paragraphs.append(paragraphs.pop(0))
+    body_paragraphs, signature_paragraphs = _split_signature(paragraphs)
+    if not body_paragraphs:
+        raise IngestError(f"{source}: no body text found after the letter head")
+
+    head_blocks: list[Block] = []
+    for paragraph in head_paragraphs:
+        if _TITLE_LINE.match(paragraph[0]):
+            head_blocks.append(Block("head", join_wrapped_lines(paragraph)))
+        else:
+            head_blocks.extend(Block("head", line) for line in paragraph)
+    body = _body_blocks(body_paragraphs)
+    signature = [Block("signature", "\n".join(paragraph)) for paragraph in signature_paragraphs]
+
+    blocks = head_blocks + body + signature
+    numbers = [number for number, _ in raw_footnotes]
+    blocks, marker_positions = _strip_markers(blocks, numbers)
+    footnote_blocks = [Block("footnote", note_text) for _, note_text in raw_footnotes]
+    blocks_with_notes = blocks + footnote_blocks
+
+    footnotes = []
+    starts = _block_starts(blocks_with_notes)
+    for number, note_text in raw_footnotes:
+        position = marker_positions.get(number)
+        offset = None if position is None else starts[position[0]] + position[1]
+        footnotes.append(Footnote(number=number, text=note_text, marker_offset=offset))
+    head = parse_head([block.text for block in head_blocks])
+    return CleanedText(tuple(blocks_with_notes), tuple(footnotes), head)
+
+
+def _block_starts(blocks: list[Block]) -> list[int]:
+    starts, offset = [], 0
+    for block in blocks:
+        starts.append(offset)
+        offset += len(block.text) + 2  # blocks are joined by a blank line
+    return starts

@@ -1,0 +1,188 @@
+"""The corpus: which letters make up the default data, and the on-disk corpus format.
+
+Default letters
+    ``labels/letters/manifest.yaml`` lists every letter of the default corpus with
+    the file it is ingested from and its provenance (``original`` for the seed,
+    ``reconstructed`` for letters written for the project). Metadata given there
+    (dossier, date, …) fills what the file itself does not say.
+
+On-disk corpus (written by ``toolkit ingest --out DIR``)
+    ``DIR/letters.jsonl``   one letter per line: metadata, provenance, footnotes
+    ``DIR/sentences.jsonl`` one sentence record per line (see :class:`Sentence`)
+    ``DIR/corpus.json``     format version, counts and the source files
+    The directory is written to a temporary sibling and renamed into place, so an
+    interrupted write never leaves a directory that looks complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import IngestError
+from .ingest import read_letter
+from .records import Footnote, Letter, Sentence, record_to_dict
+from .segment import segment_letter
+
+__all__ = [
+    "CORPUS_FORMAT_VERSION",
+    "CorpusEntry",
+    "default_labels_dir",
+    "iter_letters",
+    "load_corpus",
+    "load_manifest",
+    "read_default_letters",
+    "sentences_to_dataset",
+    "write_corpus",
+]
+
+CORPUS_FORMAT_VERSION = 1
+_METADATA_FIELDS = ("dossier", "number", "date", "type", "sender", "title")
+
+
+def default_labels_dir() -> Path:
+    """The ``labels/`` directory of the checkout (or ``$TOOLKIT_LABELS_DIR``)."""
+    configured = os.environ.get("TOOLKIT_LABELS_DIR")
+    if configured:
+        return Path(configured)
+    return Path(__file__).resolve().parent.parent / "labels"
+
+
+@dataclass(frozen=True)
+class CorpusEntry:
+    """One letter of the default corpus as listed in the manifest."""
+
+    id: str
+    file: str
+    provenance: dict[str, Any]
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def load_manifest(labels_dir: Path | None = None) -> list[CorpusEntry]:
+    import yaml
+
+    labels_dir = labels_dir or default_labels_dir()
+    path = labels_dir / "letters" / "manifest.yaml"
+    if not path.exists():
+        raise IngestError(f"{path}: corpus manifest not found (set TOOLKIT_LABELS_DIR to the labels/ directory)")
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    entries = []
+    for item in data.get("letters", []):
+        try:
+            entries.append(
+                CorpusEntry(
+                    id=item["id"],
+                    file=item["file"],
+                    provenance=dict(item["provenance"]),
+                    metadata={key: item[key] for key in _METADATA_FIELDS if item.get(key) is not None},
+                )
+            )
+        except KeyError as exc:
+            raise IngestError(f"{path}: letter entry {item!r} lacks {exc}") from None
+    return entries
+
+
+def _apply_entry(letter: Letter, entry: CorpusEntry) -> Letter:
+    from dataclasses import replace
+
+    if letter.id != entry.id:
+        letter = replace(letter, id=entry.id)
+    filled = {key: value for key, value in entry.metadata.items() if getattr(letter, key) in (None, "")}
+    return replace(letter, provenance=dict(entry.provenance), **{key: str(value) for key, value in filled.items()})
+
+
+def read_default_letters(labels_dir: Path | None = None, *, ids: Iterable[str] | None = None) -> list[Letter]:
+    """Ingest the letters of the default corpus, in manifest order."""
+    labels_dir = labels_dir or default_labels_dir()
+    wanted = set(ids) if ids is not None else None
+    letters = []
+    for entry in load_manifest(labels_dir):
+        if wanted is not None and entry.id not in wanted:
+            continue
+        letter = read_letter(labels_dir / "letters" / entry.file)
+        letters.append(_apply_entry(letter, entry))
+    return letters
+
+
+def iter_letters(paths: Iterable[str | Path], *, encoding: str = "utf-8") -> Iterator[Letter]:
+    for path in paths:
+        yield read_letter(path, encoding=encoding)
+
+
+def _letter_record(letter: Letter) -> dict[str, Any]:
+    record = letter.metadata()
+    record["footnotes"] = [record_to_dict(note) for note in letter.footnotes]
+    return record
+
+
+def write_corpus(letters: list[Letter], out_dir: Path) -> dict[str, Any]:
+    """Segment ``letters`` and write the corpus directory atomically; returns the summary."""
+    out_dir = Path(out_dir)
+    ids = [letter.id for letter in letters]
+    duplicates = sorted({letter_id for letter_id in ids if ids.count(letter_id) > 1})
+    if duplicates:
+        raise IngestError(f"two input files give the same letter id: {', '.join(duplicates)}")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        counts: dict[str, int] = {}
+        with open(staging / "letters.jsonl", "w", encoding="utf-8") as letters_file, open(
+            staging / "sentences.jsonl", "w", encoding="utf-8"
+        ) as sentences_file:
+            for letter in letters:
+                letters_file.write(json.dumps(_letter_record(letter), ensure_ascii=False) + "\n")
+                for sentence in segment_letter(letter):
+                    counts[sentence.kind] = counts.get(sentence.kind, 0) + 1
+                    sentences_file.write(json.dumps(record_to_dict(sentence), ensure_ascii=False) + "\n")
+        summary = {
+            "format_version": CORPUS_FORMAT_VERSION,
+            "letters": len(letters),
+            "sentences": counts,
+            "sources": [letter.source for letter in letters],
+        }
+        (staging / "corpus.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        if out_dir.exists():
+            backup = out_dir.with_name(f".{out_dir.name}.old")
+            shutil.rmtree(backup, ignore_errors=True)
+            os.replace(out_dir, backup)
+            os.replace(staging, out_dir)
+            shutil.rmtree(backup, ignore_errors=True)
+        else:
+            os.replace(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return summary
+
+
+def load_corpus(corpus_dir: Path) -> tuple[list[dict[str, Any]], list[Sentence]]:
+    """Read a corpus directory written by :func:`write_corpus`."""
+    corpus_dir = Path(corpus_dir)
+    summary_path = corpus_dir / "corpus.json"
+    if not summary_path.exists():
+        raise IngestError(f"{corpus_dir}: not a corpus directory (no corpus.json)")
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    if summary.get("format_version") != CORPUS_FORMAT_VERSION:
+        raise IngestError(f"{corpus_dir}: corpus format {summary.get('format_version')} is not supported")
+    with open(corpus_dir / "letters.jsonl", encoding="utf-8") as handle:
+        letters = [json.loads(line) for line in handle if line.strip()]
+    for letter in letters:
+        letter["footnotes"] = [Footnote(**note) for note in letter.get("footnotes", [])]
+    with open(corpus_dir / "sentences.jsonl", encoding="utf-8") as handle:
+        sentences = [Sentence(**json.loads(line)) for line in handle if line.strip()]
+    return letters, sentences
+
+
+def sentences_to_dataset(sentences: Iterable[Sentence]):
+    """A Hugging Face :class:`datasets.Dataset` with one row per sentence record."""
+    from datasets import Dataset
+
+    rows = [record_to_dict(sentence) for sentence in sentences]
+    columns = ["id", "letter_id", "index", "kind", "section", "text", "start", "end"]
+    return Dataset.from_dict({column: [row[column] for row in rows] for column in columns})

@@ -1,0 +1,178 @@
+"""Letters as the HTML rendering of officiële bekendmakingen.
+
+The HTML page of a kamerstuk shows the same structure as its XML with CSS
+classes: paragraphs, headings, lists, footnote references linking to the notes at
+the end, and the signature. The parser walks the content in document order and
+classifies each element; footnote references (``<sup>`` or ``<a>`` pointing at a
+note) are taken out of the running text.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ..clean import decode_letter_bytes, parse_head, sender_from_title
+from ..errors import IngestError
+from ..records import Block, Footnote, Letter
+from .identity import identity_from_name
+
+__all__ = ["letter_from_html", "read_html_letter"]
+
+_SPACE = re.compile(r"\s+")
+_HEAD_TEXT = re.compile(
+    r"^(?:Aan de (?:Voorzitter|voorzitter)|(?:Den Haag|'s-Gravenhage),?\s+\d{1,2}\s+\w+\s+\d{4}|Geachte)"
+)
+_SIGNATURE_TEXT = re.compile(r"^(?:De|Het)\s+(?:Minister|Staatssecretaris|Minister-President)\b[^.]*,")
+_NOTE_CLASSES = ("noot", "voetnoot", "footnote", "voetnoten", "footnotes")
+_SKIP_TAGS = {"script", "style", "nav", "header", "footer", "head", "noscript", "form", "button"}
+
+
+def _classes(element) -> set[str]:
+    return set((element.get("class") or "").lower().split())
+
+
+def _text(element) -> str:
+    return _SPACE.sub(" ", element.text_content()).strip()
+
+
+def _is_note_container(element) -> bool:
+    classes = _classes(element)
+    return any(name in classes for name in _NOTE_CLASSES) and element.tag not in ("a", "sup")
+
+
+def _is_note_reference(element) -> bool:
+    if element.tag == "sup":
+        return True
+    href = element.get("href") or ""
+    return element.tag == "a" and href.startswith("#") and bool(re.fullmatch(r"\s*\d{1,3}\s*", element.text_content()))
+
+
+def letter_from_html(data: bytes, *, source: str, letter_id: str | None = None, provenance: dict | None = None) -> Letter:
+    """Parse the HTML page of a kamerstuk letter."""
+    import lxml.html
+
+    text = decode_letter_bytes(data, source)
+    if "<" not in text:
+        raise IngestError(f"{source}: not HTML (no markup found)")
+    parser = lxml.html.HTMLParser(encoding="utf-8", no_network=True, remove_comments=True)
+    try:
+        document = lxml.html.document_fromstring(text.encode("utf-8"), parser=parser)
+    except (ValueError, lxml.etree.ParserError) as exc:
+        raise IngestError(f"{source}: not parseable HTML ({exc})") from None
+
+    notes: dict[str, str] = {}
+    containers = [element for element in document.iter() if isinstance(element.tag, str) and _is_note_container(element)]
+    for container in containers:
+        for note in container.iter():
+            identifier = note.get("id") if isinstance(note.tag, str) else None
+            if identifier:
+                content = re.sub(r"^\d{1,3}[.)]?\s+", "", _text(note))
+                if content:
+                    notes.setdefault(identifier, content)
+    for container in containers:
+        if container.getparent() is not None:
+            container.drop_tree()
+
+    title_element = document.find(".//h1")
+    title = _text(title_element) if title_element is not None else None
+    head: list[Block] = [Block("head", title)] if title else []
+    body: list[Block] = []
+    signature: list[Block] = []
+    footnote_refs: list[tuple[str, int, int]] = []  # note id, body block index, offset
+    section: str | None = None
+    content_root = next((found for found in (document.find(".//main"), document.find(".//body")) if found is not None), document)
+
+    # A list, because footnote references are dropped from the tree along the way.
+    for element in list(content_root.iter()):
+        if not isinstance(element.tag, str) or element.tag in _SKIP_TAGS or element is title_element:
+            continue
+        if any(ancestor.tag in _SKIP_TAGS for ancestor in element.iterancestors()):
+            continue
+        classes = _classes(element)
+        if element.tag in ("h2", "h3", "h4", "h5", "h6") or classes & {"tussenkop", "kop"}:
+            heading = _text(element)
+            if heading:
+                section = heading
+                body.append(Block("heading", heading, heading))
+            continue
+        if element.tag not in ("p", "li"):
+            continue
+        if element.tag == "p" and element.getparent() is not None and element.getparent().tag == "li":
+            continue  # the list item itself is the unit
+        if classes & {"ondertekening", "functie", "naam"} or _SIGNATURE_TEXT.match(_text(element)):
+            signature.append(Block("signature", "\n".join(line.strip() for line in element.itertext() if line.strip())))
+            continue
+        references = [node for node in element.iter() if _is_note_reference(node)]
+        outermost = [node for node in references if not any(a in references for a in node.iterancestors())]
+        for reference in outermost:
+            target = (reference.get("href") or "").lstrip("#")
+            if not target:
+                link = reference.find(".//a")
+                target = (link.get("href") or "").lstrip("#") if link is not None else ""
+            prefix = _SPACE.sub(" ", _text_before(element, reference)).lstrip()
+            footnote_refs.append((target or _text(reference), len(body), len(prefix)))
+            reference.drop_tree()
+        paragraph = _text(element)
+        if not paragraph:
+            continue
+        if not body and _HEAD_TEXT.match(paragraph):
+            head.append(Block("head", paragraph))
+            continue
+        body.append(Block("body", paragraph, section, is_list_item=element.tag == "li"))
+
+    if not any(block.kind == "body" for block in body):
+        raise IngestError(f"{source}: no letter text found in the HTML (no paragraphs)")
+
+    blocks = head + body + signature
+    starts, offset = [], 0
+    for block in blocks:
+        starts.append(offset)
+        offset += len(block.text) + 2
+    footnotes: list[Footnote] = []
+    note_blocks: list[Block] = []
+    for number, (target, block_index, position) in enumerate(footnote_refs, 1):
+        note_text = notes.get(target)
+        if note_text is None:
+            continue
+        marker = starts[len(head) + block_index] + min(position, len(body[block_index].text))
+        footnotes.append(Footnote(number=str(number), text=note_text, marker_offset=marker))
+        note_blocks.append(Block("footnote", note_text))
+    info = parse_head([block.text for block in head])
+    identifier = letter_id or Path(source).stem
+    identity = identity_from_name(identifier)
+    return Letter(
+        id=identifier,
+        blocks=tuple(blocks + note_blocks),
+        dossier=identity.dossier,
+        number=info.number or identity.number,
+        date=info.date,
+        type=info.type,
+        sender=info.sender or sender_from_title(title),
+        title=info.title or title,
+        source=source,
+        source_format="html",
+        provenance=dict(provenance or {}),
+        footnotes=tuple(footnotes),
+    )
+
+
+def _text_before(element, reference) -> str:
+    """Text of ``element`` that precedes ``reference`` in document order."""
+    collected: list[str] = []
+
+    def walk(node) -> bool:
+        collected.append(node.text or "")
+        for child in node:
+            if child is reference or walk(child):
+                return True
+            collected.append(child.tail or "")
+        return False
+
+    walk(element)
+    return "".join(collected)
+
+
+def read_html_letter(path: Path, *, provenance: dict | None = None) -> Letter:
+    """Read an HTML letter; the file name gives its id."""
+    return letter_from_html(path.read_bytes(), source=str(path), provenance=provenance)

@@ -1,0 +1,60 @@
+"""Letters as PDF files: text is extracted with pypdf, then cleaned like a text dump."""
+
+from __future__ import annotations
+
+import io
+import re
+import textwrap
+from pathlib import Path
+
+from ..errors import IngestError
+from ..records import Letter
+from .text import letter_from_pdf_text
+
+__all__ = ["extract_pdf_text", "read_pdf_letter"]
+
+# Fewer visible characters than this per page means there is no real text layer.
+_MIN_CHARACTERS_PER_PAGE = 20
+_BLANK_RUN = re.compile(r"\n\s*\n(?:\s*\n)+")
+
+
+def extract_pdf_text(data: bytes, source: str) -> str:
+    """Text of every page, pages separated by form feeds.
+
+    pypdf's layout mode keeps the vertical gaps between paragraphs as blank lines,
+    which the cleaner needs to find paragraphs, headings and page-end footnotes.
+    """
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    if not data.strip():
+        raise IngestError(f"{source}: the file is empty")
+    if not data.lstrip().startswith(b"%PDF"):
+        raise IngestError(f"{source}: not a PDF file (it does not start with %PDF)")
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            raise IngestError(f"{source}: the PDF is encrypted; decrypt it first")
+        pages = [page.extract_text(extraction_mode="layout") or "" for page in reader.pages]
+    except PdfReadError as exc:
+        raise IngestError(f"{source}: the PDF could not be read ({exc})") from None
+    if not pages:
+        raise IngestError(f"{source}: the PDF has no pages")
+    visible = sum(len("".join(page.split())) for page in pages)
+    if visible < _MIN_CHARACTERS_PER_PAGE * len(pages):
+        raise IngestError(
+            f"{source}: the PDF has no text layer ({visible} characters on {len(pages)} pages); "
+            "it is probably a scan: run OCR (e.g. ocrmypdf) first"
+        )
+    cleaned_pages = []
+    for page in pages:
+        page = textwrap.dedent(page.strip("\n"))
+        page = _BLANK_RUN.sub("\n\n", page)
+        cleaned_pages.append("\n".join(line.rstrip() for line in page.split("\n")))
+    return "\f".join(cleaned_pages)
+
+
+def read_pdf_letter(path: Path, *, provenance: dict | None = None) -> Letter:
+    """Read a PDF letter; the file name gives its id."""
+    text = extract_pdf_text(path.read_bytes(), str(path))
+    return letter_from_pdf_text(text, letter_id=path.stem, source=str(path), source_format="pdf", provenance=provenance)
