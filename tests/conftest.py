@@ -57,3 +57,66 @@ Nederland riep op tot de-escalatie en steunde het staakt-het-vuren.
 @pytest.fixture
 def tiny_source_text() -> str:
     return TINY_SOURCE
+
+
+# ------------------------------------------------------------ tiny labelled corpus
+
+_TINY_SENTENCES = [
+    ("De bondgenoten veroordeelden het optreden van Rusland in de Zwarte Zee.", "eastern_partners", "nato", "critical"),
+    ("Nederland steunt de hervormingen in Oekraïne en Georgië.", "eastern_partners", "netherlands", "support"),
+    ("De ministers spraken over de toekomst van het INF-verdrag.", "arms_control", "nato", "neutral"),
+    ("Rusland schendt het verdrag al jaren.", "arms_control", "russia", "critical"),
+    ("De VS riepen op om de defensie-uitgaven te verhogen tot 2%.", "defence_spending", "united_states", "support"),
+    ("Daarna volgde een werksessie over de Zuidflank.", "procedure", "none", "neutral"),
+    ("Het lid Van Dijk vroeg om een brief over de missie in Irak.", "southern_flank", "parliament", "neutral"),
+    ("De EU verwelkomde de samenwerking met de NAVO op het gebied van cyber.", "eu_nato", "eu", "support"),
+]
+
+
+def write_tiny_labels_dir(root: Path, letters: int = 6) -> Path:
+    """A labels/ directory with a few small XML letters and their labels, written for the tests."""
+    import json
+    import shutil
+
+    import yaml
+
+    from toolkit.render import LetterSource, Paragraph, Section, render_kamerstuk_xml
+    from toolkit.labels import body_sentences, load_schema
+    from toolkit.corpus import read_default_letters
+
+    labels = root / "labels"
+    (labels / "letters").mkdir(parents=True)
+    shutil.copy(LABELS_DIR / "schema.yaml", labels / "schema.yaml")
+    entries = []
+    label_of = {}
+    for number in range(letters):
+        rotated = _TINY_SENTENCES[number % len(_TINY_SENTENCES):] + _TINY_SENTENCES[: number % len(_TINY_SENTENCES)]
+        units = tuple(f"{text[:-1]} (brief {number})." for text, *_ in rotated)
+        for (text, *tags), unit in zip(rotated, units):
+            label_of[unit] = tags
+        letter_id = f"rec-20{10 + number}-01-tiny-{number}"
+        source = LetterSource(
+            {"id": letter_id, "date": f"20{10 + number}-01-15", "sender": "Minister van Buitenlandse Zaken",
+             "signature": "De Minister van Buitenlandse Zaken, | X.Y. Tester", "dossier": "28676"},
+            (Section(None, (Paragraph(units[:4]),)), Section("Overig", (Paragraph(units[4:]),))),
+            {},
+        )
+        (labels / "letters" / f"{letter_id}.xml").write_bytes(render_kamerstuk_xml(source))
+        entries.append({"id": letter_id, "file": f"{letter_id}.xml", "provenance": {"kind": "test"}})
+    (labels / "letters" / "manifest.yaml").write_text(yaml.safe_dump({"letters": entries}), encoding="utf-8")
+    annotations = labels / "annotations"
+    annotations.mkdir()
+    for sentence in body_sentences(read_default_letters(labels)):
+        topic, actor, stance = label_of[sentence.text]
+        row = {"id": sentence.id, "letter_id": sentence.letter_id, "text": sentence.text, "topic": topic,
+               "actor": actor, "stance": stance, "annotator": "tests", "time": "2026-01-01T00:00:00+00:00",
+               "origin": {"topic": "manual", "actor": "manual", "stance": "manual"}}
+        with open(annotations / f"{sentence.letter_id}.jsonl", "a", encoding="utf-8") as stream:
+            stream.write(json.dumps(row, ensure_ascii=False) + "\n")
+    load_schema(labels)
+    return labels
+
+
+@pytest.fixture
+def tiny_labels_dir(tmp_path) -> Path:
+    return write_tiny_labels_dir(tmp_path)

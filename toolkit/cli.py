@@ -122,6 +122,266 @@ def _main_job(args: argparse.Namespace) -> int:
     return 0
 
 
+@_command("labels")
+def _labels(args: argparse.Namespace) -> int:
+    return _LABEL_ACTIONS[args.action](args)
+
+
+def _labels_context(args: argparse.Namespace):
+    from .corpus import default_labels_dir, read_default_letters
+    from .labels import body_sentences, load_schema
+
+    labels_dir = args.labels_dir or default_labels_dir()
+    schema = load_schema(labels_dir)
+    letters = read_default_letters(labels_dir)
+    return labels_dir, schema, letters, body_sentences(letters)
+
+
+def _labels_propose(args: argparse.Namespace) -> int:
+    from .labels import propose
+
+    _, schema, _, sentences = _labels_context(args)
+    if args.letters:
+        unknown = set(args.letters) - {s.letter_id for s in sentences}
+        if unknown:
+            raise ToolkitError(f"unknown letter id(s): {', '.join(sorted(unknown))}")
+        sentences = [s for s in sentences if s.letter_id in set(args.letters)]
+    for row in propose(schema, sentences):
+        _print_json(row)
+    return 0
+
+
+def _read_decisions(paths: Sequence[Path]) -> list[dict]:
+    from .labels import _read_jsonl
+
+    rows: list[dict] = []
+    for path in paths:
+        if not path.exists():
+            raise ToolkitError(f"{path}: no such file")
+        rows.extend(_read_jsonl(path))
+    return rows
+
+
+def _labels_import(args: argparse.Namespace) -> int:
+    from .labels import store_decisions
+
+    labels_dir, schema, _, sentences = _labels_context(args)
+    stored = store_decisions(labels_dir, schema, sentences, _read_decisions(args.paths), annotator=args.annotator)
+    for letter_id, count in sorted(stored.items()):
+        print(f"{letter_id}: {count} sentences labelled by {args.annotator}")
+    return 0
+
+
+def _labels_import_reliability(args: argparse.Namespace) -> int:
+    import datetime
+
+    from .labels import LabelError, _write_jsonl_atomically
+
+    labels_dir, schema, _, sentences = _labels_context(args)
+    known = {s.id: s for s in sentences}
+    rows = []
+    stamp = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    for number, row in enumerate(_read_decisions(args.paths), 1):
+        if row.get("id") not in known:
+            raise LabelError(f"re-label {number}: sentence id {row.get('id')!r} does not exist")
+        for task in schema.task_names:
+            schema.check_label(task, row.get(task), f"re-label {number} ({row['id']})")
+        rows.append({"id": row["id"], "letter_id": known[row["id"]].letter_id, **{t: row[t] for t in schema.task_names},
+                     "annotator": args.annotator, "time": stamp, "blind": True})
+    _write_jsonl_atomically(labels_dir / "reliability" / f"{args.annotator}.jsonl", rows)
+    print(f"stored {len(rows)} blind re-labels by {args.annotator}")
+    return 0
+
+
+def _labels_validate(args: argparse.Namespace) -> int:
+    from .labels import load_annotations, validate_annotations
+
+    labels_dir, schema, letters, sentences = _labels_context(args)
+    annotations = load_annotations(labels_dir)
+    validate_annotations(schema, annotations, sentences)
+    unlabelled_letters = sorted({s.letter_id for s in sentences} - {row["letter_id"] for row in annotations})
+    if unlabelled_letters and args.complete:
+        raise ToolkitError(f"{len(unlabelled_letters)} letters have no labels: {', '.join(unlabelled_letters)}")
+    print(f"ok: {len(annotations)} labels for {len(sentences)} body sentences in {len(letters)} letters")
+    return 0
+
+
+def _labels_export(args: argparse.Namespace) -> int:
+    from .labels import load_annotations, validate_annotations
+
+    labels_dir, schema, _, sentences = _labels_context(args)
+    annotations = load_annotations(labels_dir)
+    validate_annotations(schema, annotations, sentences)
+    for row in annotations:
+        _print_json({key: row[key] for key in ("id", "letter_id", "text", *schema.task_names, "annotator", "time", "origin") if key in row})
+    return 0
+
+
+def _agreement_results(labels_dir, schema) -> dict:
+    from .labels import agreement, load_annotations, load_reliability
+
+    first = {row["id"]: row for row in load_annotations(labels_dir)}
+    second = load_reliability(labels_dir)
+    if not second:
+        raise ToolkitError(f"no blind re-labels under {labels_dir / 'reliability'}")
+    return {name: agreement(first, {row["id"]: row for row in rows}, schema.task_names) for name, rows in second.items()}
+
+
+def _labels_agreement(args: argparse.Namespace) -> int:
+    from .corpus import default_labels_dir
+    from .labels import load_schema
+    from .report import agreement_markdown
+
+    labels_dir = args.labels_dir or default_labels_dir()
+    results = _agreement_results(labels_dir, load_schema(labels_dir))
+    print(json.dumps(results, indent=2) if args.json else agreement_markdown(results))
+    return 0
+
+
+def _labels_stats(args: argparse.Namespace) -> int:
+    print(_statistics_markdown(args))
+    return 0
+
+
+def _statistics_markdown(args: argparse.Namespace) -> str:
+    from .labels import load_annotations, propose
+    from .report import label_statistics_markdown
+
+    labels_dir, schema, letters, sentences = _labels_context(args)
+    annotations = load_annotations(labels_dir)
+    provenance = {letter.id: letter.provenance.get("kind", "?") for letter in letters}
+    return label_statistics_markdown(annotations, {t: s.classes for t, s in schema.tasks.items()}, provenance)
+
+
+_CARD_START = "<!-- generated by `toolkit labels card`: start -->"
+_CARD_END = "<!-- generated by `toolkit labels card`: end -->"
+
+
+def _labels_card(args: argparse.Namespace) -> int:
+    """Rewrite the generated part of labels/README.md (counts and agreement)."""
+    from .corpus import default_labels_dir
+    from .labels import _write_jsonl_atomically, load_schema, near_duplicate_rate
+    from .report import agreement_markdown
+
+    labels_dir = args.labels_dir or default_labels_dir()
+    _, schema, _, sentences = _labels_context(args)
+    rate, pairs = near_duplicate_rate(sentences)
+    generated = "\n\n".join(
+        [
+            _CARD_START,
+            "### Counts",
+            _statistics_markdown(args),
+            "### Agreement (blind re-labels against the stored labels)",
+            agreement_markdown(_agreement_results(labels_dir, schema)),
+            "### Near-duplicates",
+            f"{rate:.1%} of {len(sentences)} body sentences have a near-duplicate in another letter "
+            f"({len(pairs)} pairs; character n-gram cosine ≥ 0.8 with names and numbers masked).",
+            _CARD_END,
+        ]
+    )
+    card = labels_dir / "README.md"
+    text = card.read_text(encoding="utf-8")
+    if _CARD_START not in text or _CARD_END not in text:
+        raise ToolkitError(f"{card}: markers for the generated section are missing")
+    before, rest = text.split(_CARD_START, 1)
+    after = rest.split(_CARD_END, 1)[1]
+    import os
+    import tempfile
+
+    handle, temporary = tempfile.mkstemp(dir=card.parent, prefix=".README.")
+    with os.fdopen(handle, "w", encoding="utf-8") as stream:
+        stream.write(before + generated + after)
+    os.replace(temporary, card)
+    print(f"updated {card}")
+    return 0
+
+
+_LABEL_ACTIONS = {
+    "propose": _labels_propose,
+    "import": _labels_import,
+    "import-reliability": _labels_import_reliability,
+    "validate": _labels_validate,
+    "export": _labels_export,
+    "agreement": _labels_agreement,
+    "stats": _labels_stats,
+    "card": _labels_card,
+}
+
+
+@_command("run")
+def _run(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from .config import load_configs
+    from .experiment import run_experiment
+
+    configs = load_configs(args.config, args.set)
+    for config in configs:
+        if args.output_dir:
+            config = replace(config, output_dir=str(args.output_dir))
+        result = run_experiment(config, force=args.force, progress=not args.quiet)
+        _print_run_summary(config, result)
+    return 0
+
+
+def _print_run_summary(config, result) -> None:
+    metrics = json.loads((result.path / "metrics.json").read_text(encoding="utf-8"))
+    if result.cached:
+        print(f"{config.name}: same config and data as a finished run; not recomputed (use --force)")
+    for task, figures in metrics["tasks"].items():
+        model = figures["model"]
+        low, high = model["macro_f1_interval"]
+        summary = figures["seed_summary"]
+        spread = f", {summary['n_seeds']} seeds: mean {summary['mean']:.3f} ± {summary['std']:.3f}" if summary["n_seeds"] > 1 else ""
+        print(
+            f"{config.name} [{task}] macro-F1 {model['macro_f1']:.3f} (95% CI {low:.3f}–{high:.3f}){spread}; "
+            f"majority {figures['baselines']['majority']['macro_f1']:.3f}, "
+            f"stratified {figures['baselines']['stratified']['macro_f1']:.3f}; "
+            f"{model['n']} sentences in {model['test_letters']} held-out letters"
+        )
+    print(result.path)
+
+
+@_command("compare")
+def _compare(args: argparse.Namespace) -> int:
+    from .compare import compare_runs, paired_tests
+
+    runs = _expand_runs(args.runs)
+    print(compare_runs(runs, markdown=args.markdown))
+    if args.test:
+        if len(runs) != 2:
+            raise ToolkitError("--test compares exactly two runs")
+        print()
+        print(paired_tests(runs[0], runs[1], samples=args.samples, markdown=args.markdown))
+    return 0
+
+
+def _expand_runs(patterns: Sequence[str]) -> list[Path]:
+    import glob
+
+    runs: list[Path] = []
+    for pattern in patterns:
+        matches = sorted(glob.glob(pattern)) or [pattern]
+        for match in matches:
+            path = Path(match)
+            if not (path / "metrics.json").exists():
+                if any(Path(match).glob("*/metrics.json")):
+                    runs.extend(sorted(p.parent for p in Path(match).glob("*/metrics.json")))
+                    continue
+                raise ToolkitError(f"{path}: not a finished run directory (no metrics.json)")
+            runs.append(path)
+    return runs
+
+
+@_command("predict")
+def _predict(args: argparse.Namespace) -> int:
+    from .predict import predict_letters
+
+    for row in predict_letters(args.run, args.paths, encoding=args.encoding):
+        _print_json(row)
+    return 0
+
+
 # ------------------------------------------------------------------- parser
 
 
@@ -163,6 +423,48 @@ def build_parser() -> argparse.ArgumentParser:
 
     render = commands.add_parser("render-corpus", help="render the authored letters of labels/letters/src (maintainers)")
     render.add_argument("--labels-dir", type=Path, default=None)
+
+    labels = commands.add_parser("labels", help="label workflow: propose, import, validate, export, agreement, stats, card")
+    label_actions = labels.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for name, help_text in (
+        ("propose", "print rule-based proposals (one JSON object per body sentence) for review"),
+        ("import", "store a reviewer's decisions (JSONL: id + one label per task) as the letters' labels"),
+        ("import-reliability", "store blind re-labels of a sample for the agreement figures"),
+        ("validate", "check the stored labels against the schema and the corpus"),
+        ("export", "print one JSON object per labelled body sentence"),
+        ("agreement", "Cohen's kappa and Krippendorff's alpha per task from the stored labels"),
+        ("stats", "counts per class and per letter (markdown)"),
+        ("card", "regenerate the counts and agreement section of labels/README.md"),
+    ):
+        action = label_actions.add_parser(name, help=help_text)
+        action.add_argument("--labels-dir", type=Path, default=None)
+        if name in ("import", "import-reliability"):
+            action.add_argument("paths", nargs="+", type=Path, metavar="DECISIONS.jsonl")
+            action.add_argument("--annotator", required=True, help="who made these decisions")
+        if name == "propose":
+            action.add_argument("--letters", nargs="*", help="only these letter ids")
+        if name == "validate":
+            action.add_argument("--complete", action="store_true", help="also require every letter to be labelled")
+        if name == "agreement":
+            action.add_argument("--json", action="store_true")
+
+    run = commands.add_parser("run", help="run an experiment config; prints the run directory last")
+    run.add_argument("config", type=Path)
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value, e.g. model.C=4")
+    run.add_argument("--force", action="store_true", help="recompute even if a finished run matches")
+    run.add_argument("--output-dir", type=Path, default=None, help="where run directories go (default: the config's)")
+    run.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    compare = commands.add_parser("compare", help="compare finished runs (a table; --test for paired significance tests)")
+    compare.add_argument("runs", nargs="+", help="run directories or globs (e.g. 'runs/tfidf-*')")
+    compare.add_argument("--markdown", action="store_true")
+    compare.add_argument("--test", action="store_true", help="paired bootstrap and approximate randomisation between two runs")
+    compare.add_argument("--samples", type=int, default=1000)
+
+    predict = commands.add_parser("predict", help="label the body sentences of new letters with a run's model")
+    predict.add_argument("run", type=Path)
+    predict.add_argument("paths", nargs="+", type=Path, metavar="FILE")
+    predict.add_argument("--encoding", default="utf-8")
 
     main_job = commands.add_parser("main", help="the main job on the default data")
     main_job.add_argument("--out", type=Path, default=Path("runs"), help="output directory (default runs/)")

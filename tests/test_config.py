@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from toolkit.config import load_config, load_configs
+from toolkit.errors import ConfigError
+
+EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
+
+
+@pytest.mark.parametrize("path", sorted(EXPERIMENTS.glob("*.yaml")), ids=lambda p: p.name)
+def test_every_experiment_config_loads_and_validates(path):
+    configs = load_configs(path)
+    assert configs and all(config.name for config in configs)
+    assert len({config.name for config in configs}) == len(configs)
+
+
+def test_seed_configs_hold_out_exactly_the_seed_letter():
+    for task in ("stance", "actor", "topic"):
+        config = load_config(EXPERIMENTS / f"tfidf-{task}-seed.yaml")
+        assert config.task == task
+        assert config.data.split.kind == "holdout"
+        assert config.data.split.test_letters == ["kst-28676-307"]
+
+
+def test_grid_covers_features_classifiers_and_tasks():
+    names = {(c.task, c.model.features, c.model.classifier) for c in load_configs(EXPERIMENTS / "tfidf-grid-loo.yaml")}
+    assert len(names) == 18
+
+
+def test_overrides_from_the_command_line():
+    config = load_config(EXPERIMENTS / "tfidf-loo.yaml", ["model.C=4", "task=actor"])
+    assert config.model.C == 4.0 and config.task == "actor"
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("model.colour=red", "unknown config key 'model.colour'; allowed keys in model: C, char_ngrams"),
+        ("model.classifier=forest", "model.classifier: 'forest' is not allowed; choose one of logreg, svm"),
+        ("data.split.kind=random", "data.split.kind"),
+        ("model.C=-1", "model.C: must be > 0"),
+        ("training.tune={gamma: [1]}", "'gamma' is not a model parameter"),
+        ("model.word_ngrams=[3, 1]", "model.word_ngrams"),
+        ("training.epochs=many", "training.epochs: expected int"),
+    ],
+)
+def test_bad_values_name_the_key_and_the_allowed_values(override, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace("[", r"\[")):
+        load_config(EXPERIMENTS / "tfidf-loo.yaml", [override])
+
+
+def test_base_chain_and_missing_files(tmp_path):
+    (tmp_path / "a.yaml").write_text("base: b.yaml\ntask: actor\n")
+    (tmp_path / "b.yaml").write_text("base: a.yaml\n")
+    with pytest.raises(ConfigError, match="circular"):
+        load_config(tmp_path / "a.yaml")
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "missing.yaml")

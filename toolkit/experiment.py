@@ -1,0 +1,431 @@
+"""The experiment runner: config → splits → fit → predict → evaluate → run directory.
+
+A run directory (``runs/<name>-<hash>/``) holds everything needed to trust and repeat
+a result: the resolved config, the data and code fingerprints, package versions,
+``metrics.json``, a per-class report, confusion matrices (PNG and data), per-sentence
+predictions with probabilities, and the fitted model. It is written to a temporary
+directory and renamed into place only when complete, so an interrupted run leaves
+nothing that looks finished. A run whose config and data match a finished run is not
+recomputed unless ``force`` is given.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import platform
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import ExperimentConfig, config_to_dict
+from .dataset import (
+    LabelledTable,
+    Split,
+    fixed_holdout_split,
+    grouped_kfold_splits,
+    leave_one_letter_out_splits,
+    load_labelled_table,
+    time_ordered_split,
+)
+from .errors import ConfigError, DatasetError
+from .evaluate import classification_metrics, letter_bootstrap_interval, summarise_seeds
+
+__all__ = ["RunResult", "build_model", "make_splits", "run_experiment", "run_directory_name"]
+
+_TRACKED_PACKAGES = ("scikit-learn", "numpy", "scipy", "datasets", "torch", "transformers", "tokenizers", "wordfreq", "pyphen")
+_TUNABLE_TFIDF = {"C": "classifier__C", "class_weight": "classifier__class_weight"}
+_PROBABILITY_DECIMALS = 6
+
+
+@dataclass(frozen=True)
+class RunResult:
+    path: Path
+    cached: bool
+
+
+# ----------------------------------------------------------------------- pieces
+
+
+def make_splits(table: LabelledTable, config: ExperimentConfig) -> list[Split]:
+    split = config.data.split
+    if split.kind == "leave_one_letter_out":
+        return list(leave_one_letter_out_splits(table))
+    if split.kind == "grouped_kfold":
+        return list(grouped_kfold_splits(table, split.n_splits, config.training.seed))
+    if split.kind == "time_ordered":
+        return [time_ordered_split(table, split.test_fraction)]
+    return [fixed_holdout_split(table, split.test_letters)]
+
+
+def build_model(config: ExperimentConfig, seed: int, *, progress: bool = False):
+    """An unfitted estimator for the config (TF-IDF, transformer or a dummy baseline)."""
+    model = config.model
+    if model.kind in ("majority", "stratified"):
+        from .models.baselines import build_baseline
+
+        return build_baseline("most_frequent" if model.kind == "majority" else "stratified", seed)
+    if model.kind == "tfidf":
+        from .models.baselines import build_tfidf_pipeline
+
+        pipeline = build_tfidf_pipeline(
+            features=model.features,
+            classifier=model.classifier,
+            C=model.C,
+            class_weight=model.class_weight,
+            word_ngrams=model.word_ngrams,
+            char_ngrams=model.char_ngrams,
+            min_df=model.min_df,
+            seed=seed,
+        )
+        if not config.training.tune:
+            return pipeline
+        return _tuned(pipeline, config)
+    return _transformer(config, seed, progress=progress)
+
+
+def _tuned(pipeline, config: ExperimentConfig):
+    """Hyperparameters chosen by an inner cross-validation grouped by letter."""
+    from sklearn.model_selection import GridSearchCV, GroupKFold
+
+    grid = {}
+    for key, values in config.training.tune.items():
+        if key not in _TUNABLE_TFIDF:
+            raise ConfigError(f"training.tune: {key!r} cannot be tuned for TF-IDF models; tunable: {', '.join(_TUNABLE_TFIDF)}")
+        grid[_TUNABLE_TFIDF[key]] = values
+    return _GroupedGridSearch(
+        GridSearchCV(pipeline, grid, scoring="f1_macro", cv=GroupKFold(n_splits=config.training.inner_folds), n_jobs=1, refit=True)
+    )
+
+
+class _GroupedGridSearch:
+    """Passes the letter ids of the training rows to the inner grouped CV."""
+
+    def __init__(self, search) -> None:
+        self.search = search
+
+    def fit(self, X, y):
+        groups = [row["letter_id"] for row in X]
+        self.search.fit(X, y, groups=groups)
+        self.best_params_ = self.search.best_params_
+        self.classes_ = self.search.best_estimator_.classes_
+        return self
+
+    def predict_proba(self, X):
+        return self.search.best_estimator_.predict_proba(X)
+
+    @property
+    def best_estimator_(self):
+        return self.search.best_estimator_
+
+
+def _transformer(config: ExperimentConfig, seed: int, *, progress: bool):
+    from .models import transformer
+
+    model, training = config.model, config.training
+    options = dict(
+        model_name_or_path=model.name_or_path,
+        max_length=model.max_length,
+        batch_size=training.batch_size,
+        learning_rate=training.learning_rate,
+        epochs=training.epochs,
+        warmup_ratio=training.warmup_ratio,
+        weight_decay=training.weight_decay,
+        class_weight=model.class_weight,
+        early_stopping_patience=training.early_stopping_patience,
+        gradient_accumulation_steps=training.gradient_accumulation_steps,
+        mixed_precision=training.mixed_precision,
+        context=model.context,
+        num_threads=training.num_threads,
+        seed=seed,
+        progress=progress,
+    )
+    if model.multitask:
+        return transformer.MultiTaskTransformerClassifier(**options)
+    return transformer.TransformerClassifier(**options)
+
+
+def _seed_everything(seed: int, threads: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    if "torch" in sys.modules:  # only when a transformer model already imported it
+        import torch
+
+        torch.manual_seed(seed)
+        torch.set_num_threads(threads)
+
+
+# ------------------------------------------------------------------ fitting
+
+
+def _labels_for(table: LabelledTable, task: str, rows) -> list[str]:
+    return [table.labels[task][i] for i in rows]
+
+
+def _check_classes(table: LabelledTable, tasks: list[str], split: Split) -> None:
+    for task in tasks:
+        train_classes = set(_labels_for(table, task, split.train))
+        missing = sorted(set(_labels_for(table, task, split.test)) - train_classes)
+        if missing:
+            raise DatasetError(
+                f"split {split.name}: class(es) {', '.join(missing)} of task {task!r} occur in the test letters "
+                "but not in the training letters; choose another split or merge the class"
+            )
+        if len(train_classes) < 2:
+            raise DatasetError(f"split {split.name}: the training letters have only one class for task {task!r}")
+
+
+def _fit_predict(config: ExperimentConfig, table: LabelledTable, tasks: list[str], split: Split, seed: int, progress: bool):
+    """Fit on the split's training rows; return per-task (classes, probabilities) for its test rows."""
+    _seed_everything(seed, config.training.num_threads)
+    train_inputs = [table.inputs[i] for i in split.train]
+    test_inputs = [table.inputs[i] for i in split.test]
+    model = build_model(config, seed, progress=progress)
+    if config.model.multitask:
+        model.fit(train_inputs, {task: _labels_for(table, task, split.train) for task in tasks})
+        probabilities = model.predict_proba(test_inputs)
+        return {task: (list(model.classes_[task]), np.asarray(probabilities[task])) for task in tasks}, model
+    (task,) = tasks
+    model.fit(train_inputs, _labels_for(table, task, split.train))
+    return {task: (list(model.classes_), np.asarray(model.predict_proba(test_inputs)))}, model
+
+
+def _dummy_predictions(table: LabelledTable, task: str, splits: list[Split], strategy: str, seed: int) -> np.ndarray:
+    from .models.baselines import build_baseline
+
+    predicted = np.empty(len(table), dtype=object)
+    for split in splits:
+        model = build_baseline(strategy, seed).fit([table.inputs[i] for i in split.train], _labels_for(table, task, split.train))
+        predicted[list(split.test)] = model.predict([table.inputs[i] for i in split.test])
+    return predicted
+
+
+def _evaluate(table, task, rows, predicted, config: ExperimentConfig, seed: int) -> dict:
+    gold = _labels_for(table, task, rows)
+    letters = [table.letter_ids[i] for i in rows]
+    labels = list(table.schema.tasks[task].classes)
+    metrics = classification_metrics(gold, list(predicted), labels)
+    low, high = letter_bootstrap_interval(
+        gold, list(predicted), letters, samples=config.evaluation.bootstrap_samples, confidence=config.evaluation.confidence, seed=seed
+    )
+    metrics["macro_f1_interval"] = [low, high]
+    metrics["test_letters"] = len(set(letters))
+    return metrics
+
+
+def _run_seed(config, table, tasks, splits, seed, progress, parallel_jobs):
+    from joblib import Parallel, delayed
+    from tqdm.auto import tqdm
+
+    iterator = splits
+    if progress:
+        iterator = tqdm(splits, desc=f"{config.name} (seed {seed})", unit="split", file=sys.stderr)
+    if parallel_jobs > 1:
+        results = Parallel(n_jobs=parallel_jobs)(delayed(_fit_predict)(config, table, tasks, split, seed, False) for split in iterator)
+    else:
+        results = [_fit_predict(config, table, tasks, split, seed, progress) for split in iterator]
+    return results
+
+
+# ----------------------------------------------------------------- run dirs
+
+
+def run_directory_name(config: ExperimentConfig, data_fingerprint: str) -> str:
+    import hashlib
+
+    digest = hashlib.sha256(f"{config.fingerprint()}:{data_fingerprint}".encode()).hexdigest()[:10]
+    return f"{config.name}-{digest}"
+
+
+def _code_fingerprint() -> dict[str, Any]:
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10).stdout.strip()
+        status = subprocess.run(["git", "status", "--porcelain", "--", "toolkit"], cwd=root, capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+    return {"commit": commit or None, "dirty": bool(status.strip()) if commit else None}
+
+
+def _versions() -> dict[str, str | None]:
+    versions: dict[str, str | None] = {"python": platform.python_version()}
+    for package in _TRACKED_PACKAGES:
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            versions[package] = None
+    return versions
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def _save_model(model, directory: Path) -> str:
+    directory.mkdir(parents=True, exist_ok=True)
+    if hasattr(model, "save"):  # transformer models: safetensors checkpoint
+        model.save(directory)
+        return "transformer"
+    import skops.io
+
+    estimator = model.best_estimator_ if hasattr(model, "best_estimator_") else model
+    skops.io.dump(estimator, directory / "model.skops")
+    return "skops"
+
+
+# ------------------------------------------------------------------------ run
+
+
+def run_experiment(config: ExperimentConfig, *, force: bool = False, progress: bool = True) -> RunResult:
+    """Run one experiment and return its run directory."""
+    table = load_labelled_table(Path(config.data.labels_dir) if config.data.labels_dir else None)
+    tasks = list(table.schema.task_names) if config.task == "all" else [config.task]
+    if config.task != "all" and config.task not in table.schema.tasks:
+        raise ConfigError(f"task: {config.task!r} is not in the label schema; choose one of {', '.join(table.schema.task_names)}, or all")
+    data_fingerprint = table.fingerprint()
+    output_dir = Path(config.output_dir)
+    final = output_dir / run_directory_name(config, data_fingerprint)
+    if (final / "metrics.json").exists() and not force:
+        return RunResult(final, cached=True)
+
+    splits = make_splits(table, config)
+    for split in splits:
+        _check_classes(table, tasks, split)
+    seeds = config.training.seeds or [config.training.seed]
+    parallel_jobs = config.training.num_threads if config.model.kind == "tfidf" else 1
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=output_dir))
+    try:
+        metrics: dict[str, Any] = {"tasks": {}, "seeds": seeds, "split": config.data.split.kind, "model": config.model.kind}
+        prediction_rows: list[dict[str, Any]] = []
+        seed_scores: dict[str, list[float]] = {task: [] for task in tasks}
+        last_model = None
+        for seed in seeds:
+            results = _run_seed(config, table, tasks, splits, seed, progress, parallel_jobs)
+            for task in tasks:
+                predicted = np.empty(len(table), dtype=object)
+                evaluated_rows: list[int] = []
+                for split, (per_task, model) in zip(splits, results):
+                    classes, probabilities = per_task[task]
+                    best = probabilities.argmax(axis=1)
+                    for row, index, probs in zip(split.test, best, probabilities):
+                        predicted[row] = classes[index]
+                        evaluated_rows.append(row)
+                        prediction_rows.append(
+                            {
+                                "seed": seed,
+                                "split": split.name,
+                                "task": task,
+                                "id": table.ids[row],
+                                "letter_id": table.letter_ids[row],
+                                "text": table.inputs[row]["text"],
+                                "gold": table.labels[task][row],
+                                "predicted": classes[index],
+                                "probability": round(float(probs[index]), _PROBABILITY_DECIMALS),
+                                "probabilities": {c: round(float(p), _PROBABILITY_DECIMALS) for c, p in zip(classes, probs)},
+                            }
+                        )
+                    last_model = model
+                rows = sorted(set(evaluated_rows))
+                task_metrics = _evaluate(table, task, rows, predicted[rows], config, seed)
+                seed_scores[task].append(task_metrics["macro_f1"])
+                if seed == seeds[0]:
+                    baselines = {}
+                    for name, strategy in (("majority", "most_frequent"), ("stratified", "stratified")):
+                        dummy = _dummy_predictions(table, task, splits, strategy, seed)
+                        baselines[name] = _evaluate(table, task, rows, dummy[rows], config, seed)
+                    metrics["tasks"][task] = {"model": task_metrics, "baselines": baselines}
+                else:
+                    metrics["tasks"][task].setdefault("other_seeds", []).append(task_metrics)
+        for task in tasks:
+            metrics["tasks"][task]["seed_summary"] = summarise_seeds(seed_scores[task])
+        metrics["data_fingerprint"] = data_fingerprint
+
+        final_model = _final_model(config, table, tasks, splits, seeds[0], last_model, progress)
+        model_format = _save_model(final_model, staging / "model")
+        _write_artifacts(staging, config, table, tasks, metrics, prediction_rows, final_model, model_format, data_fingerprint)
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return RunResult(final, cached=False)
+
+
+def _final_model(config, table, tasks, splits, seed, last_model, progress):
+    """The model saved with the run: trained on every training letter of the split.
+
+    For a single train/test split that is the model just evaluated; for
+    cross-validation it is refit on all labelled letters, for use on new letters.
+    """
+    if len(splits) == 1:
+        return last_model
+    everything = Split("all", tuple(range(len(table))), ())
+    _seed_everything(seed, config.training.num_threads)
+    model = build_model(config, seed, progress=progress)
+    inputs = list(table.inputs)
+    if config.model.multitask:
+        return model.fit(inputs, {task: list(table.labels[task]) for task in tasks})
+    return model.fit(inputs, list(table.labels[tasks[0]]))
+
+
+def _write_artifacts(staging, config, table, tasks, metrics, prediction_rows, model, model_format, data_fingerprint):
+    import yaml
+
+    from .report import plot_confusion_matrix
+
+    (staging / "config.yaml").write_text(yaml.safe_dump(config_to_dict(config), sort_keys=False, allow_unicode=True), encoding="utf-8")
+    _write_json(staging / "metrics.json", metrics)
+    with open(staging / "predictions.jsonl", "w", encoding="utf-8") as stream:
+        for row in prediction_rows:
+            stream.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
+    _write_json(
+        staging / "provenance.json",
+        {
+            "data_fingerprint": data_fingerprint,
+            "letters": sorted(set(table.letter_ids)),
+            "sentences": len(table),
+            "code": _code_fingerprint(),
+            "versions": _versions(),
+            "seeds": metrics["seeds"],
+            "model_format": model_format,
+            "command": " ".join(sys.argv),
+        },
+    )
+    report_lines = [f"# {config.name}", ""]
+    for task in tasks:
+        task_metrics = metrics["tasks"][task]["model"]
+        matrix = task_metrics["confusion_matrix"]
+        plot_confusion_matrix(matrix, task_metrics["labels"], f"{config.name}: {task}", staging / f"confusion_{task}.png")
+        report_lines += [_per_class_report(task, metrics["tasks"][task]), ""]
+    if config.model.kind == "tfidf":
+        from .models.baselines import top_features
+
+        estimator = model.best_estimator_ if hasattr(model, "best_estimator_") else model
+        _write_json(staging / "top_features.json", top_features(estimator))
+    (staging / "report.md").write_text("\n".join(report_lines), encoding="utf-8")
+
+
+def _per_class_report(task: str, task_metrics: dict) -> str:
+    from .report import markdown_table
+
+    model = task_metrics["model"]
+    low, high = model["macro_f1_interval"]
+    majority = task_metrics["baselines"]["majority"]["macro_f1"]
+    stratified = task_metrics["baselines"]["stratified"]["macro_f1"]
+    rows = [[label, v["precision"], v["recall"], v["f1"], v["support"]] for label, v in model["per_class"].items()]
+    return (
+        f"## {task}\n\nmacro-F1 {model['macro_f1']:.3f} (95% CI {low:.3f}–{high:.3f}, letters resampled), "
+        f"accuracy {model['accuracy']:.3f}; majority baseline {majority:.3f}, stratified random {stratified:.3f}\n\n"
+        + markdown_table(["class", "precision", "recall", "F1", "support"], rows)
+    )

@@ -1,0 +1,75 @@
+"""Tables and plots shared by the runner, the command line and the notebooks."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+__all__ = ["markdown_table", "label_statistics_markdown", "agreement_markdown", "plot_confusion_matrix"]
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    def cell(value: Any) -> str:
+        if isinstance(value, float):
+            return f"{value:.3f}"
+        return str(value)
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(cell(value) for value in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def label_statistics_markdown(annotations: Sequence[Mapping[str, Any]], tasks: Mapping[str, Sequence[str]], provenance: Mapping[str, str]) -> str:
+    """Counts per class, per letter, and how labels came about (accepted proposal or manual)."""
+    parts = [f"Labelled body sentences: **{len(annotations)}** in **{len({row['letter_id'] for row in annotations})}** letters.", ""]
+    for task, classes in tasks.items():
+        counts = Counter(row[task] for row in annotations)
+        origins = Counter(row["origin"][task] for row in annotations if "origin" in row)
+        accepted = origins.get("accepted", 0)
+        parts.append(f"**{task}** (proposal accepted for {accepted} of {sum(origins.values())} sentences, "
+                     f"{accepted / max(1, sum(origins.values())):.0%}):")
+        parts.append("")
+        parts.append(markdown_table(["class", "sentences"], [[label, counts.get(label, 0)] for label in classes]))
+        parts.append("")
+    per_letter = Counter(row["letter_id"] for row in annotations)
+    parts.append("Per letter:")
+    parts.append("")
+    parts.append(markdown_table(["letter", "provenance", "labelled sentences"],
+                                [[letter, provenance.get(letter, "?"), count] for letter, count in sorted(per_letter.items())]))
+    return "\n".join(parts)
+
+
+def agreement_markdown(results: Mapping[str, Mapping[str, Mapping[str, float]]]) -> str:
+    rows = []
+    for annotator, per_task in results.items():
+        for task, figures in per_task.items():
+            rows.append([annotator, task, int(figures["n"]), figures["observed_agreement"], figures["cohen_kappa"], figures["krippendorff_alpha"]])
+    return markdown_table(["second annotator", "task", "sentences", "observed agreement", "Cohen's κ", "Krippendorff's α"], rows)
+
+
+def plot_confusion_matrix(matrix, labels: Sequence[str], title: str, path) -> None:
+    """Save a confusion-matrix heat map as PNG (matplotlib, non-interactive backend)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    matrix = np.asarray(matrix)
+    size = max(4.0, 0.55 * len(labels) + 2)
+    figure, axis = plt.subplots(figsize=(size + 1, size))
+    image = axis.imshow(matrix, cmap="Blues")
+    axis.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    axis.set_yticks(range(len(labels)), labels)
+    axis.set_xlabel("predicted")
+    axis.set_ylabel("gold")
+    axis.set_title(title)
+    threshold = matrix.max() / 2 if matrix.size else 0
+    for i in range(matrix.shape[0]):
+        for j in range(matrix.shape[1]):
+            axis.text(j, i, int(matrix[i, j]), ha="center", va="center", color="white" if matrix[i, j] > threshold else "black", fontsize=8)
+    figure.colorbar(image, ax=axis, fraction=0.046)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
