@@ -42,6 +42,25 @@ def test_segment_reports_bad_input_without_traceback(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_run_prints_the_run_directory_last(tmp_path, tiny_labels_dir):
+    result = run_cli("run", "experiments/tfidf-loo.yaml", "--set", f"data.labels_dir={tiny_labels_dir}",
+                     "--set", "evaluation.bootstrap_samples=20", "--output-dir", str(tmp_path / "runs"), "--quiet")
+    assert result.returncode == 0, result.stderr
+    last = Path(result.stdout.strip().splitlines()[-1])
+    assert (last / "metrics.json").exists()
+    compared = run_cli("compare", str(tmp_path / "runs" / "*"))
+    assert compared.returncode == 0 and "tfidf-loo" in compared.stdout
+    predicted = run_cli("predict", str(last), "labels/letters/kst-28676-307.txt")
+    assert predicted.returncode == 0, predicted.stderr
+    assert len(predicted.stdout.splitlines()) == 96
+
+
+def test_run_with_an_unknown_config_key_fails_cleanly(tmp_path):
+    result = run_cli("run", "experiments/tfidf-loo.yaml", "--set", "model.colour=red", "--output-dir", str(tmp_path))
+    assert result.returncode == 2 and "unknown config key 'model.colour'" in result.stderr
+    assert not any(tmp_path.iterdir())
+
+
 def test_ingest_writes_a_corpus(tmp_path, seed_letter_path):
     result = run_cli("ingest", str(seed_letter_path), "--out", str(tmp_path / "corpus"))
     assert result.returncode == 0, result.stderr
@@ -51,9 +70,11 @@ def test_ingest_writes_a_corpus(tmp_path, seed_letter_path):
 
 @pytest.mark.slow
 def test_main_job_runs_on_the_default_data(tmp_path):
-    result = run_cli("main", "--out", str(tmp_path / "runs"))
+    result = run_cli("main", "--out", str(tmp_path / "runs"), "--quiet")
     assert result.returncode == 0, result.stderr
-    assert "kst-28676-307" in result.stdout
+    assert "corpus: 29 letters" in result.stdout
+    for task in ("stance", "actor", "topic"):
+        assert any(line.startswith(task) for line in result.stdout.splitlines())
     assert (tmp_path / "runs" / "corpus" / "corpus.json").exists()
 
 

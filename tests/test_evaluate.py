@@ -49,3 +49,15 @@ def test_paired_tests_separate_a_clearly_better_system():
 def test_seed_summary():
     summary = summarise_seeds([0.5, 0.7])
     assert summary["mean"] == pytest.approx(0.6) and summary["n_seeds"] == 2 and summary["std"] > 0
+
+
+def test_fast_bootstrap_matches_the_direct_computation():
+    """The confusion-matrix bootstrap gives the same values as recomputing macro-F1 per sample."""
+    rng = np.random.default_rng(3)
+    gold = rng.choice(["x", "y", "z", "w"], 150)
+    predicted = np.where(rng.random(150) < 0.6, gold, rng.choice(["x", "y", "z"], 150))
+    letters = [f"L{i // 10}" for i in range(150)]
+    fast = letter_bootstrap_interval(gold, predicted, letters, samples=200, seed=5)
+    slow = letter_bootstrap_interval(gold, predicted, letters, samples=200, seed=5,
+                                     metric=lambda g, p: macro_f1(g, p))
+    assert fast == pytest.approx(slow)

@@ -102,24 +102,44 @@ def _render_corpus(args: argparse.Namespace) -> int:
 
 @_command("main")
 def _main_job(args: argparse.Namespace) -> int:
-    """The main job on the default data: ingest and segment the default corpus."""
+    """The main job on the default data: ingest the corpus, then train and evaluate TF-IDF per task."""
+    from dataclasses import replace
+
+    from .config import load_config
     from .corpus import read_default_letters, write_corpus
+    from .experiment import run_experiment
+    from .labels import load_schema
 
     letters = read_default_letters(args.labels_dir)
     summary = write_corpus(letters, args.out / "corpus")
-    body = Counter()
-    from .segment import segment_letter
-
-    print(f"{'letter':48} {'format':6} {'provenance':13} body  headings")
-    for letter in letters:
-        kinds = Counter(sentence.kind for sentence in segment_letter(letter))
-        body[letter.id] = kinds["body"]
+    print(
+        f"corpus: {summary['letters']} letters, {summary['sentences'].get('body', 0)} body sentences "
+        f"-> {args.out / 'corpus'}"
+    )
+    labels_dir = args.labels_dir
+    schema = load_schema(labels_dir) if labels_dir else load_schema(_default_labels())
+    config_path = args.config
+    print(f"{'task':8} {'macro-F1':>8}  {'95% CI (letters)':17} {'majority':>8}  held out")
+    for task in schema.task_names:
+        config = load_config(config_path, [f"task={task}"])
+        config = replace(config, output_dir=str(args.out))
+        if labels_dir:
+            config = replace(config, data=replace(config.data, labels_dir=str(labels_dir)))
+        result = run_experiment(config, progress=not args.quiet)
+        figures = json.loads((result.path / "metrics.json").read_text(encoding="utf-8"))["tasks"][task]
+        model = figures["model"]
+        low, high = model["macro_f1_interval"]
         print(
-            f"{letter.id:48} {letter.source_format or '':6} {letter.provenance.get('kind', ''):13} "
-            f"{kinds['body']:4}  {kinds['heading']:8}"
+            f"{task:8} {model['macro_f1']:8.3f}  {low:.3f}–{high:.3f}      {figures['baselines']['majority']['macro_f1']:8.3f}  "
+            f"{model['test_letters']} letters, one at a time ({result.path})"
         )
-    print(f"{summary['letters']} letters, {sum(body.values())} body sentences; corpus written to {args.out / 'corpus'}")
     return 0
+
+
+def _default_labels() -> Path:
+    from .corpus import default_labels_dir
+
+    return default_labels_dir()
 
 
 @_command("labels")
@@ -193,6 +213,15 @@ def _labels_import_reliability(args: argparse.Namespace) -> int:
     return 0
 
 
+def _labels_revise(args: argparse.Namespace) -> int:
+    from .labels import apply_revisions
+
+    labels_dir, schema, _, sentences = _labels_context(args)
+    count = apply_revisions(labels_dir, schema, sentences, _read_decisions(args.paths), reviser=args.annotator)
+    print(f"applied {count} revisions by {args.annotator}")
+    return 0
+
+
 def _labels_validate(args: argparse.Namespace) -> int:
     from .labels import load_annotations, validate_annotations
 
@@ -217,10 +246,11 @@ def _labels_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _agreement_results(labels_dir, schema) -> dict:
-    from .labels import agreement, load_annotations, load_reliability
+def _agreement_results(labels_dir, schema, exclude_letters: Sequence[str] = (), against: str = "stored") -> dict:
+    from .labels import agreement, load_annotations, load_first_pass_snapshot, load_reliability
 
-    first = {row["id"]: row for row in load_annotations(labels_dir)}
+    reference = load_first_pass_snapshot(labels_dir) if against == "first-pass" else load_annotations(labels_dir)
+    first = {row["id"]: row for row in reference if row["letter_id"] not in set(exclude_letters)}
     second = load_reliability(labels_dir)
     if not second:
         raise ToolkitError(f"no blind re-labels under {labels_dir / 'reliability'}")
@@ -233,7 +263,7 @@ def _labels_agreement(args: argparse.Namespace) -> int:
     from .report import agreement_markdown
 
     labels_dir = args.labels_dir or default_labels_dir()
-    results = _agreement_results(labels_dir, load_schema(labels_dir))
+    results = _agreement_results(labels_dir, load_schema(labels_dir), args.exclude_letters, args.against)
     print(json.dumps(results, indent=2) if args.json else agreement_markdown(results))
     return 0
 
@@ -271,7 +301,14 @@ def _labels_card(args: argparse.Namespace) -> int:
             _CARD_START,
             "### Counts",
             _statistics_markdown(args),
-            "### Agreement (blind re-labels against the stored labels)",
+            "### Agreement",
+            "Blind re-labels against the first-pass labels (before the codebook revision; "
+            "`toolkit labels agreement --against first-pass`):",
+            agreement_markdown(_agreement_results(labels_dir, schema, against="first-pass")),
+            "The same without the seed letter, whose sentences serve as codebook examples "
+            "(`--exclude-letters kst-28676-307`):",
+            agreement_markdown(_agreement_results(labels_dir, schema, ["kst-28676-307"], against="first-pass")),
+            "Blind re-labels against the stored labels after the revision (`toolkit labels agreement`):",
             agreement_markdown(_agreement_results(labels_dir, schema)),
             "### Near-duplicates",
             f"{rate:.1%} of {len(sentences)} body sentences have a near-duplicate in another letter "
@@ -300,6 +337,7 @@ _LABEL_ACTIONS = {
     "propose": _labels_propose,
     "import": _labels_import,
     "import-reliability": _labels_import_reliability,
+    "revise": _labels_revise,
     "validate": _labels_validate,
     "export": _labels_export,
     "agreement": _labels_agreement,
@@ -430,6 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("propose", "print rule-based proposals (one JSON object per body sentence) for review"),
         ("import", "store a reviewer's decisions (JSONL: id + one label per task) as the letters' labels"),
         ("import-reliability", "store blind re-labels of a sample for the agreement figures"),
+        ("revise", "apply a review pass's changes (JSONL: id, task, old, new, rule), keeping a trace"),
         ("validate", "check the stored labels against the schema and the corpus"),
         ("export", "print one JSON object per labelled body sentence"),
         ("agreement", "Cohen's kappa and Krippendorff's alpha per task from the stored labels"),
@@ -438,7 +477,7 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         action = label_actions.add_parser(name, help=help_text)
         action.add_argument("--labels-dir", type=Path, default=None)
-        if name in ("import", "import-reliability"):
+        if name in ("import", "import-reliability", "revise"):
             action.add_argument("paths", nargs="+", type=Path, metavar="DECISIONS.jsonl")
             action.add_argument("--annotator", required=True, help="who made these decisions")
         if name == "propose":
@@ -447,6 +486,9 @@ def build_parser() -> argparse.ArgumentParser:
             action.add_argument("--complete", action="store_true", help="also require every letter to be labelled")
         if name == "agreement":
             action.add_argument("--json", action="store_true")
+            action.add_argument("--exclude-letters", nargs="*", default=[], help="leave these letters out")
+            action.add_argument("--against", choices=["stored", "first-pass"], default="stored",
+                                help="compare with the stored labels or with the first-pass snapshot")
 
     run = commands.add_parser("run", help="run an experiment config; prints the run directory last")
     run.add_argument("config", type=Path)
@@ -469,6 +511,9 @@ def build_parser() -> argparse.ArgumentParser:
     main_job = commands.add_parser("main", help="the main job on the default data")
     main_job.add_argument("--out", type=Path, default=Path("runs"), help="output directory (default runs/)")
     main_job.add_argument("--labels-dir", type=Path, default=None)
+    main_job.add_argument("--config", type=Path, default=_default_labels().parent / "experiments" / "tfidf-loo.yaml",
+                          help="experiment config run for every task (default experiments/tfidf-loo.yaml)")
+    main_job.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser
 
 

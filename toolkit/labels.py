@@ -34,12 +34,14 @@ from .records import Letter, Sentence
 from .segment import segment_letter
 
 __all__ = [
+    "apply_revisions",
     "LabelSchema",
     "TaskSchema",
     "agreement",
     "body_sentences",
     "load_annotations",
     "load_reliability",
+    "load_first_pass_snapshot",
     "load_schema",
     "near_duplicate_rate",
     "propose",
@@ -253,6 +255,52 @@ def store_decisions(
     return {letter_id: len(rows) for letter_id, rows in rows_by_letter.items()}
 
 
+def apply_revisions(
+    labels_dir: Path,
+    schema: LabelSchema,
+    sentences: list[Sentence],
+    changes: list[Mapping[str, Any]],
+    *,
+    reviser: str,
+    now: _dt.datetime | None = None,
+) -> int:
+    """Change stored labels after a review pass, keeping a trace of each change.
+
+    Each change is ``{"id", "task", "old", "new", "rule"}``; ``old`` must equal the
+    stored label (so a change made against stale labels is refused). The row keeps its
+    annotator and gains a ``revisions`` entry; its ``origin`` for that task is
+    recomputed against the proposal. Nothing is written if any change is invalid.
+    """
+    directory = Path(labels_dir) / "annotations"
+    rows_by_letter: dict[str, list[dict[str, Any]]] = {}
+    index: dict[str, dict[str, Any]] = {}
+    for path in sorted(directory.glob("*.jsonl")):
+        rows = _read_jsonl(path)
+        rows_by_letter[path.stem] = rows
+        index.update({row["id"]: row for row in rows})
+    proposals = {row["id"]: row for row in propose(schema, sentences)}
+    timestamp = (now or _dt.datetime.now(_dt.timezone.utc)).isoformat(timespec="seconds")
+    touched: set[str] = set()
+    for number, change in enumerate(changes, 1):
+        row = index.get(change.get("id"))
+        where = f"change {number} ({change.get('id')})"
+        if row is None:
+            raise LabelError(f"{where}: no stored label for this sentence")
+        task = change.get("task")
+        schema.check_label(task, change.get("new"), where)
+        if row[task] != change.get("old"):
+            raise LabelError(f"{where}: stored {task} is {row[task]!r}, not {change.get('old')!r}")
+        row[task] = change["new"]
+        row.setdefault("origin", {})[task] = "accepted" if change["new"] == proposals[row["id"]][task] else "manual"
+        row.setdefault("revisions", []).append(
+            {"task": task, "from": change["old"], "to": change["new"], "rule": change.get("rule"), "by": reviser, "time": timestamp}
+        )
+        touched.add(row["letter_id"])
+    for letter_id in sorted(touched):
+        _write_jsonl_atomically(directory / f"{letter_id}.jsonl", rows_by_letter[letter_id])
+    return len(changes)
+
+
 def load_annotations(labels_dir: Path) -> list[dict[str, Any]]:
     """All stored labels, letter by letter."""
     directory = Path(labels_dir) / "annotations"
@@ -289,10 +337,23 @@ def validate_annotations(
         raise LabelError(f"{len(unlabelled)} body sentences are unlabelled (first: {unlabelled[0]})")
 
 
+FIRST_PASS_SNAPSHOT = "first-pass.snapshot.jsonl"
+
+
 def load_reliability(labels_dir: Path) -> dict[str, list[dict[str, Any]]]:
     """Blind re-labels per annotator (file name without suffix)."""
     directory = Path(labels_dir) / "reliability"
-    return {path.stem: _read_jsonl(path) for path in sorted(directory.glob("*.jsonl"))} if directory.exists() else {}
+    if not directory.exists():
+        return {}
+    return {path.stem: _read_jsonl(path) for path in sorted(directory.glob("*.jsonl")) if path.name != FIRST_PASS_SNAPSHOT}
+
+
+def load_first_pass_snapshot(labels_dir: Path) -> list[dict[str, Any]]:
+    """The first-pass labels of the re-labelled sample, frozen before the codebook revision."""
+    path = Path(labels_dir) / "reliability" / FIRST_PASS_SNAPSHOT
+    if not path.exists():
+        raise LabelError(f"{path}: no first-pass snapshot")
+    return _read_jsonl(path)
 
 
 # ------------------------------------------------------------------ agreement

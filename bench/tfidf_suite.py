@@ -1,0 +1,50 @@
+"""Benchmark: the full TF-IDF suite and TF-IDF prediction throughput.
+
+1. Wall time of the main TF-IDF experiment (word+char, linear SVM) for all three tasks,
+   leave-one-letter-out on the default corpus, as `toolkit run` does it (fits in
+   parallel over the configured 2 threads; bootstrap intervals, plots, model saving
+   included). Target on a 2-core machine: < 60 s.
+2. Prediction throughput of the fitted word+char model in sentences per second on the
+   corpus' body sentences repeated to at least 6,000 sentences. Target: ≥ 5,000/s.
+
+    python bench/tfidf_suite.py
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from toolkit.config import load_config
+from toolkit.dataset import load_labelled_table
+from toolkit.experiment import build_model, run_experiment
+
+EXPERIMENT = Path(__file__).resolve().parent.parent / "experiments" / "tfidf-loo.yaml"
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as output:
+        started = time.perf_counter()
+        for task in ("stance", "actor", "topic"):
+            config = replace(load_config(EXPERIMENT, [f"task={task}"]), output_dir=output)
+            run_experiment(config, force=True, progress=False)
+        suite = time.perf_counter() - started
+    print(f"full TF-IDF suite (3 tasks, leave-one-letter-out, 29 letters): {suite:.1f} s (target < 60 s)")
+
+    table = load_labelled_table()
+    config = load_config(EXPERIMENT, ["task=topic"])
+    started = time.perf_counter()
+    model = build_model(config, seed=0).fit(list(table.inputs), list(table.labels["topic"]))
+    fit = time.perf_counter() - started
+    inputs = list(table.inputs) * (6000 // len(table) + 1)
+    started = time.perf_counter()
+    model.predict_proba(inputs)
+    elapsed = time.perf_counter() - started
+    print(f"word+char SVM fit on {len(table)} sentences: {fit:.2f} s")
+    print(f"prediction: {len(inputs)} sentences in {elapsed:.2f} s = {len(inputs) / elapsed:,.0f} sentences/s (target ≥ 5,000/s)")
+
+
+if __name__ == "__main__":
+    main()
