@@ -420,6 +420,44 @@ def _predict(args: argparse.Namespace) -> int:
     return 0
 
 
+@_command("pretrain")
+def _pretrain(args: argparse.Namespace) -> int:
+    """Train a small Dutch BERT (or continue pretraining one) on the letters and given texts."""
+    from .corpus import read_default_letters
+    from .segment import segment_letter
+
+    if args.out.exists() and args.skip_if_exists:
+        print(f"{args.out} exists; not pretraining again")
+        return 0
+    excluded = set(args.exclude_letters)
+    texts = [
+        record.text
+        for letter in read_default_letters(args.labels_dir)
+        if letter.id not in excluded
+        for record in segment_letter(letter)
+        if record.kind in ("body", "heading", "footnote")
+    ]
+    for path in args.texts:
+        if not path.exists():
+            raise ToolkitError(f"{path}: no such file")
+        texts += [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    from .models.pretrain import PretrainConfig, pretrain_mlm
+
+    config = PretrainConfig(
+        epochs=args.epochs,
+        hidden_size=args.hidden_size,
+        num_hidden_layers=args.layers,
+        num_attention_heads=args.heads,
+        intermediate_size=4 * args.hidden_size,
+        vocab_size=args.vocab_size,
+        seed=args.seed,
+    )
+    print(f"pretraining on {len(texts)} texts (letters excluded: {', '.join(sorted(excluded)) or 'none'})", file=sys.stderr)
+    out = pretrain_mlm(texts, args.out, base_model=args.base_model, config=config, progress=not args.quiet)
+    print(out)
+    return 0
+
+
 # ------------------------------------------------------------------- parser
 
 
@@ -507,6 +545,22 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("run", type=Path)
     predict.add_argument("paths", nargs="+", type=Path, metavar="FILE")
     predict.add_argument("--encoding", default="utf-8")
+
+    pretrain = commands.add_parser("pretrain", help="train a small Dutch BERT on the letters (or continue pretraining one)")
+    pretrain.add_argument("--out", type=Path, default=Path("models/bert-small-nl"), help="checkpoint directory to write")
+    pretrain.add_argument("--base-model", default=None, help="continue pretraining this checkpoint (hub id or path), e.g. BERTje")
+    pretrain.add_argument("--texts", type=Path, nargs="*", default=[], help="more Dutch text files (one text per line)")
+    pretrain.add_argument("--exclude-letters", nargs="*", default=["kst-28676-307"],
+                          help="letters whose text is kept out of pretraining (default: the seed letter, the main test letter)")
+    pretrain.add_argument("--epochs", type=int, default=20)
+    pretrain.add_argument("--hidden-size", type=int, default=256)
+    pretrain.add_argument("--layers", type=int, default=4)
+    pretrain.add_argument("--heads", type=int, default=4)
+    pretrain.add_argument("--vocab-size", type=int, default=8000)
+    pretrain.add_argument("--seed", type=int, default=0)
+    pretrain.add_argument("--labels-dir", type=Path, default=None)
+    pretrain.add_argument("--skip-if-exists", action="store_true")
+    pretrain.add_argument("--quiet", action="store_true")
 
     main_job = commands.add_parser("main", help="the main job on the default data")
     main_job.add_argument("--out", type=Path, default=Path("runs"), help="output directory (default runs/)")

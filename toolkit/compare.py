@@ -31,7 +31,7 @@ def _model_description(config: dict) -> str:
 
 
 def compare_runs(runs: list[Path], *, markdown: bool = False) -> str:
-    header = ["run", "task", "model", "split", "macro-F1", "95% CI (letters)", "accuracy", "majority", "stratified", "seeds", "n"]
+    header = ["run", "task", "model", "split", "macro-F1", "95% CI", "accuracy", "majority", "stratified", "seeds", "n"]
     rows = []
     for run in runs:
         metrics, config = _load(run)
@@ -43,7 +43,9 @@ def compare_runs(runs: list[Path], *, markdown: bool = False) -> str:
             seeds = f"{summary['mean']:.3f}±{summary['std']:.3f} ({summary['n_seeds']})" if summary["n_seeds"] > 1 else "1"
             rows.append([
                 config["name"], task, _model_description(config), split_name, f"{model['macro_f1']:.3f}",
-                f"{model['macro_f1_interval'][0]:.3f}–{model['macro_f1_interval'][1]:.3f}", f"{model['accuracy']:.3f}",
+                f"{model['macro_f1_interval'][0]:.3f}–{model['macro_f1_interval'][1]:.3f}"
+                + ("" if model.get("interval_resamples", "letters") == "letters" else " (sentences)"),
+                f"{model['accuracy']:.3f}",
                 f"{figures['baselines']['majority']['macro_f1']:.3f}", f"{figures['baselines']['stratified']['macro_f1']:.3f}",
                 seeds, model["n"],
             ])

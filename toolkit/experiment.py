@@ -36,7 +36,7 @@ from .dataset import (
     load_labelled_table,
     time_ordered_split,
 )
-from .errors import ConfigError, DatasetError
+from .errors import ConfigError, DatasetError, ModelError
 from .evaluate import classification_metrics, letter_bootstrap_interval, summarise_seeds
 
 __all__ = ["RunResult", "build_model", "make_splits", "run_experiment", "run_directory_name"]
@@ -132,7 +132,7 @@ def _transformer(config: ExperimentConfig, seed: int, *, progress: bool):
 
     model, training = config.model, config.training
     options = dict(
-        model_name_or_path=model.name_or_path,
+        model_name_or_path=resolve_model_path(model.name_or_path),
         max_length=model.max_length,
         batch_size=training.batch_size,
         learning_rate=training.learning_rate,
@@ -151,6 +151,27 @@ def _transformer(config: ExperimentConfig, seed: int, *, progress: bool):
     if model.multitask:
         return transformer.MultiTaskTransformerClassifier(**options)
     return transformer.TransformerClassifier(**options)
+
+
+_PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def resolve_model_path(name_or_path: str) -> str:
+    """A hub id as it is; a local path relative to the working directory or the project.
+
+    A local path that does not exist stops the run with the command that builds it,
+    rather than failing later with a hub lookup of a path-like name.
+    """
+    looks_local = name_or_path.startswith((".", "/", "~")) or name_or_path.startswith("models/") or os.sep in name_or_path.strip("/") and name_or_path.count("/") > 1
+    if not looks_local:
+        return name_or_path
+    for candidate in (Path(name_or_path).expanduser(), _PROJECT_ROOT / name_or_path):
+        if candidate.exists():
+            return str(candidate)
+    raise ModelError(
+        f"model directory {name_or_path} does not exist; build the small Dutch BERT first with:\n"
+        f"    toolkit pretrain --out {name_or_path}"
+    )
 
 
 def _seed_everything(seed: int, threads: int) -> None:
@@ -213,10 +234,15 @@ def _evaluate(table, task, rows, predicted, config: ExperimentConfig, seed: int)
     letters = [table.letter_ids[i] for i in rows]
     labels = list(table.schema.tasks[task].classes)
     metrics = classification_metrics(gold, list(predicted), labels)
+    # Resampling whole letters needs several test letters; with one held-out letter the
+    # interval can only come from resampling its sentences, and says so.
+    several_letters = len(set(letters)) > 1
+    groups = letters if several_letters else [str(i) for i in range(len(letters))]
     low, high = letter_bootstrap_interval(
-        gold, list(predicted), letters, samples=config.evaluation.bootstrap_samples, confidence=config.evaluation.confidence, seed=seed
+        gold, list(predicted), groups, samples=config.evaluation.bootstrap_samples, confidence=config.evaluation.confidence, seed=seed
     )
     metrics["macro_f1_interval"] = [low, high]
+    metrics["interval_resamples"] = "letters" if several_letters else "sentences (one test letter)"
     metrics["test_letters"] = len(set(letters))
     return metrics
 
@@ -425,7 +451,7 @@ def _per_class_report(task: str, task_metrics: dict) -> str:
     stratified = task_metrics["baselines"]["stratified"]["macro_f1"]
     rows = [[label, v["precision"], v["recall"], v["f1"], v["support"]] for label, v in model["per_class"].items()]
     return (
-        f"## {task}\n\nmacro-F1 {model['macro_f1']:.3f} (95% CI {low:.3f}–{high:.3f}, letters resampled), "
+        f"## {task}\n\nmacro-F1 {model['macro_f1']:.3f} (95% CI {low:.3f}–{high:.3f}, {model['interval_resamples']} resampled), "
         f"accuracy {model['accuracy']:.3f}; majority baseline {majority:.3f}, stratified random {stratified:.3f}\n\n"
         + markdown_table(["class", "precision", "recall", "F1", "support"], rows)
     )
