@@ -94,3 +94,16 @@ def httpserver_port_closed() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@pytest.mark.bert
+def test_pretrain_builds_a_checkpoint_that_leaves_the_seed_letter_out(tmp_path):
+    pytest.importorskip("torch")
+    out = tmp_path / "bert-tiny"
+    result = run_cli("pretrain", "--out", str(out), "--epochs", "1", "--hidden-size", "32", "--layers", "1",
+                     "--heads", "2", "--vocab-size", "300", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert (out / "model.safetensors").exists() and (out / "pretraining.json").exists()
+    assert "letters excluded: kst-28676-307" in result.stderr
+    again = run_cli("pretrain", "--out", str(out), "--skip-if-exists")
+    assert again.returncode == 0 and "not pretraining again" in again.stdout

@@ -824,6 +824,51 @@ def _normalise_proba(values: np.ndarray) -> np.ndarray:
 class _TransformerBase(BaseEstimator):
     """Parameter checks, runtime set-up and featurisation shared by both estimators."""
 
+    # scikit-learn reads the parameters from this signature (shared by both estimators).
+    def __init__(
+        self,
+        model_name_or_path: str = "GroNLP/bert-base-dutch-cased",
+        max_length: int = 128,
+        batch_size: int = 16,
+        learning_rate: float = 5e-5,
+        epochs: int = 3,
+        warmup_ratio: float = 0.1,
+        weight_decay: float = 0.01,
+        class_weight: str | dict[str, str | None] | None = None,
+        early_stopping_patience: int | None = None,
+        validation_fraction: float = 0.15,
+        gradient_accumulation_steps: int = 1,
+        mixed_precision: str = "auto",
+        context: str = "none",
+        group_by_length: bool = True,
+        num_threads: int | None = None,
+        device: str = "auto",
+        seed: int = 0,
+        output_dir: str | None = None,
+        resume: bool = False,
+        progress: bool = True,
+    ) -> None:
+        self.model_name_or_path = model_name_or_path
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.epochs = epochs
+        self.warmup_ratio = warmup_ratio
+        self.weight_decay = weight_decay
+        self.class_weight = class_weight
+        self.early_stopping_patience = early_stopping_patience
+        self.validation_fraction = validation_fraction
+        self.gradient_accumulation_steps = gradient_accumulation_steps
+        self.mixed_precision = mixed_precision
+        self.context = context
+        self.group_by_length = group_by_length
+        self.num_threads = num_threads
+        self.device = device
+        self.seed = seed
+        self.output_dir = output_dir
+        self.resume = resume
+        self.progress = progress
+
     def _check_params(self) -> None:
         positive = ("max_length", "batch_size", "epochs", "gradient_accumulation_steps")
         for name in positive:
@@ -977,50 +1022,6 @@ class TransformerClassifier(ClassifierMixin, _TransformerBase):
     ``num_threads_``, ``fit_seconds_`` and, with early stopping,
     ``train_letters_``/``validation_letters_``.
     """
-
-    def __init__(
-        self,
-        model_name_or_path: str = "GroNLP/bert-base-dutch-cased",
-        max_length: int = 128,
-        batch_size: int = 16,
-        learning_rate: float = 5e-5,
-        epochs: int = 3,
-        warmup_ratio: float = 0.1,
-        weight_decay: float = 0.01,
-        class_weight: str | None = None,
-        early_stopping_patience: int | None = None,
-        validation_fraction: float = 0.15,
-        gradient_accumulation_steps: int = 1,
-        mixed_precision: str = "auto",
-        context: str = "none",
-        group_by_length: bool = True,
-        num_threads: int | None = None,
-        device: str = "auto",
-        seed: int = 0,
-        output_dir: str | None = None,
-        resume: bool = False,
-        progress: bool = True,
-    ) -> None:
-        self.model_name_or_path = model_name_or_path
-        self.max_length = max_length
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.epochs = epochs
-        self.warmup_ratio = warmup_ratio
-        self.weight_decay = weight_decay
-        self.class_weight = class_weight
-        self.early_stopping_patience = early_stopping_patience
-        self.validation_fraction = validation_fraction
-        self.gradient_accumulation_steps = gradient_accumulation_steps
-        self.mixed_precision = mixed_precision
-        self.context = context
-        self.group_by_length = group_by_length
-        self.num_threads = num_threads
-        self.device = device
-        self.seed = seed
-        self.output_dir = output_dir
-        self.resume = resume
-        self.progress = progress
 
     # -- fitting
 
@@ -1238,50 +1239,6 @@ class MultiTaskTransformerClassifier(_TransformerBase):
     (``{task: sorted array}``), ``tasks_``, ``model_``, ``tokenizer_`` and the
     same run records as :class:`TransformerClassifier`.
     """
-
-    def __init__(
-        self,
-        model_name_or_path: str = "GroNLP/bert-base-dutch-cased",
-        max_length: int = 128,
-        batch_size: int = 16,
-        learning_rate: float = 5e-5,
-        epochs: int = 3,
-        warmup_ratio: float = 0.1,
-        weight_decay: float = 0.01,
-        class_weight: str | dict[str, str | None] | None = None,
-        early_stopping_patience: int | None = None,
-        validation_fraction: float = 0.15,
-        gradient_accumulation_steps: int = 1,
-        mixed_precision: str = "auto",
-        context: str = "none",
-        group_by_length: bool = True,
-        num_threads: int | None = None,
-        device: str = "auto",
-        seed: int = 0,
-        output_dir: str | None = None,
-        resume: bool = False,
-        progress: bool = True,
-    ) -> None:
-        self.model_name_or_path = model_name_or_path
-        self.max_length = max_length
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.epochs = epochs
-        self.warmup_ratio = warmup_ratio
-        self.weight_decay = weight_decay
-        self.class_weight = class_weight
-        self.early_stopping_patience = early_stopping_patience
-        self.validation_fraction = validation_fraction
-        self.gradient_accumulation_steps = gradient_accumulation_steps
-        self.mixed_precision = mixed_precision
-        self.context = context
-        self.group_by_length = group_by_length
-        self.num_threads = num_threads
-        self.device = device
-        self.seed = seed
-        self.output_dir = output_dir
-        self.resume = resume
-        self.progress = progress
 
     def _task_class_weight(self, task: str) -> str | None:
         option = self.class_weight.get(task) if isinstance(self.class_weight, Mapping) else self.class_weight

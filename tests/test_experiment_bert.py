@@ -1,0 +1,85 @@
+"""Transformer models through the same runner as the baselines (tiny, locally pretrained model)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from toolkit.config import load_config  # noqa: E402
+from toolkit.errors import ModelError  # noqa: E402
+from toolkit.experiment import run_experiment  # noqa: E402
+from toolkit.predict import predict_letters  # noqa: E402
+
+EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
+TINY_OVERRIDES = [
+    "training.seeds=[0]",
+    "training.epochs=1",
+    "training.early_stopping_patience=null",
+    "training.num_threads=1",
+    "training.batch_size=8",
+    "model.max_length=48",
+    "evaluation.bootstrap_samples=20",
+    "data.split.test_letters=[rec-2015-01-tiny-5]",
+]
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(scope="module")
+def tiny_bert(tmp_path_factory) -> str:
+    from toolkit.models.pretrain import PretrainConfig, pretrain_mlm
+
+    from .conftest import _TINY_SENTENCES
+
+    texts = [text for text, *_ in _TINY_SENTENCES] * 4
+    config = PretrainConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+                            max_position_embeddings=64, vocab_size=300, epochs=1, batch_size=8, max_length=48, num_threads=1)
+    return str(pretrain_mlm(texts, tmp_path_factory.mktemp("bert") / "tiny-bert", config=config, progress=False))
+
+
+def _config(name: str, labels_dir, tmp_path, tiny_bert, *extra):
+    config = load_config(EXPERIMENTS / name, [*TINY_OVERRIDES, f"model.name_or_path={tiny_bert}", *extra])
+    return replace(config, data=replace(config.data, labels_dir=str(labels_dir)), output_dir=str(tmp_path / "runs"))
+
+
+@pytest.mark.bert
+def test_single_task_transformer_run_writes_the_same_run_directory(tiny_labels_dir, tmp_path, tiny_bert, seed_letter_path):
+    result = run_experiment(_config("bert-small-stance-seed.yaml", tiny_labels_dir, tmp_path, tiny_bert), progress=False)
+    names = {path.name for path in result.path.iterdir()}
+    assert {"config.yaml", "metrics.json", "predictions.jsonl", "provenance.json", "report.md", "confusion_stance.png", "model"} <= names
+    assert (result.path / "model" / "model.safetensors").exists()
+    metrics = json.loads((result.path / "metrics.json").read_text())
+    assert metrics["tasks"]["stance"]["model"]["test_letters"] == 1
+    rows = list(predict_letters(result.path, [seed_letter_path]))
+    assert len(rows) == 96 and {"stance", "stance_probability"} <= set(rows[0])
+
+
+@pytest.mark.bert
+def test_multitask_run_evaluates_every_task(tiny_labels_dir, tmp_path, tiny_bert):
+    result = run_experiment(_config("bert-small-multitask-seed.yaml", tiny_labels_dir, tmp_path, tiny_bert), progress=False)
+    metrics = json.loads((result.path / "metrics.json").read_text())
+    assert set(metrics["tasks"]) == {"stance", "actor", "topic"}
+    for task in metrics["tasks"].values():
+        assert 0 <= task["model"]["macro_f1"] <= 1 and "majority" in task["baselines"]
+
+
+@pytest.mark.bert
+def test_same_config_twice_gives_identical_metrics(tiny_labels_dir, tmp_path, tiny_bert):
+    first = run_experiment(_config("bert-small-topic-seed-context.yaml", tiny_labels_dir, tmp_path / "a", tiny_bert), progress=False)
+    second = run_experiment(_config("bert-small-topic-seed-context.yaml", tiny_labels_dir, tmp_path / "b", tiny_bert), progress=False)
+    assert (first.path / "metrics.json").read_bytes() == (second.path / "metrics.json").read_bytes()
+
+
+def test_missing_small_model_names_the_command_that_builds_it(tiny_labels_dir, tmp_path):
+    config = load_config(EXPERIMENTS / "bert-small-topic-seed.yaml", [*TINY_OVERRIDES, "model.name_or_path=models/no-such-model"])
+    config = replace(config, data=replace(config.data, labels_dir=str(tiny_labels_dir)), output_dir=str(tmp_path / "runs"))
+    with pytest.raises(ModelError, match="toolkit pretrain --out models/no-such-model"):
+        run_experiment(config, progress=False)
