@@ -258,6 +258,11 @@ def pretrain_mlm(
             return {key: value.to(device) for key, value in batch.items()}
 
         def compute_loss(model, batch):
+            if not bool((batch["labels"] != -100).any()):
+                # A batch of very short texts (headings) can draw no masked token; its
+                # mean loss would be 0/0. It contributes nothing, and says so.
+                inputs = {key: value for key, value in batch.items() if key != "labels"}
+                return model(**inputs).logits.sum() * 0.0
             return model(**batch).loss
 
         settings = _t._LoopSettings(
