@@ -72,7 +72,7 @@ def paired_tests(run_a: Path, run_b: Path, *, samples: int = 1000, markdown: boo
     tasks = sorted({task for task, _ in a} & {task for task, _ in b})
     if not tasks:
         raise ToolkitError("the two runs share no task")
-    header = ["task", "sentences", "macro-F1 A − B", "95% CI (bootstrap)", "p (paired bootstrap)", "p (approx. randomisation)"]
+    header = ["task", "sentences", "resampled", "macro-F1 A − B", "95% CI (bootstrap)", "p (paired bootstrap)", "p (approx. randomisation)"]
     rows = []
     for task in tasks:
         shared = sorted(key for key in a if key[0] == task and key in b)
@@ -80,11 +80,15 @@ def paired_tests(run_a: Path, run_b: Path, *, samples: int = 1000, markdown: boo
             raise ToolkitError(f"task {task}: the two runs have no test sentence in common")
         gold = [a[key]["gold"] for key in shared]
         letters = [a[key]["letter_id"] for key in shared]
+        # With one test letter, whole letters cannot be resampled: fall back to sentences.
+        unit = "letters" if len(set(letters)) > 1 else "sentences"
+        if unit == "sentences":
+            letters = [key[1] for key in shared]
         predicted_a = [a[key]["predicted"] for key in shared]
         predicted_b = [b[key]["predicted"] for key in shared]
         bootstrap = paired_bootstrap_test(gold, predicted_a, predicted_b, letters, samples=samples)
         randomised = approximate_randomization_test(gold, predicted_a, predicted_b, letters, samples=samples)
-        rows.append([task, len(shared), f"{bootstrap['difference']:+.3f}",
+        rows.append([task, len(shared), unit, f"{bootstrap['difference']:+.3f}",
                      f"{bootstrap['interval'][0]:+.3f}…{bootstrap['interval'][1]:+.3f}",
                      f"{bootstrap['p_value']:.3f}", f"{randomised['p_value']:.3f}"])
     title = f"A = {run_a.name}, B = {run_b.name}"
