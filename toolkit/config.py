@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
 from .errors import ConfigError
+from .models import CONTEXT_MODES, MIXED_PRECISION_MODES
 
 __all__ = [
     "DataConfig",
@@ -35,8 +36,8 @@ SPLIT_KINDS = ("leave_one_letter_out", "grouped_kfold", "time_ordered", "holdout
 MODEL_KINDS = ("tfidf", "transformer", "majority", "stratified")
 FEATURES = ("word", "char", "word+char")
 CLASSIFIERS = ("logreg", "svm")
-CONTEXTS = ("none", "section", "neighbours", "section+neighbours")
-PRECISIONS = ("auto", "no", "bf16", "fp16")
+CONTEXTS = CONTEXT_MODES
+PRECISIONS = MIXED_PRECISION_MODES
 
 
 def _check_choice(key: str, value: Any, allowed: tuple) -> None:

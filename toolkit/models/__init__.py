@@ -5,4 +5,9 @@ and :mod:`.pretrain` hold the BERT models; they are the only modules that import
 torch and transformers, and are imported only when a transformer model is used.
 """
 
-__all__: list[str] = []
+__all__ = ["CONTEXT_MODES", "MIXED_PRECISION_MODES"]
+
+#: How much of the letter goes in as the tokenizer's second segment (transformer models).
+CONTEXT_MODES = ("none", "section", "neighbours", "section+neighbours")
+#: Mixed-precision settings of the transformer models ("auto": bf16 where the device supports it).
+MIXED_PRECISION_MODES = ("auto", "no", "bf16", "fp16")

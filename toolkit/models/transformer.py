@@ -80,6 +80,7 @@ except ImportError as error:  # pragma: no cover - exercised only without the ex
         "toolkit.models.transformer needs torch and transformers: pip install -e '.[bert]'"
     ) from error
 
+from . import CONTEXT_MODES, MIXED_PRECISION_MODES
 from ..errors import ModelError
 
 __all__ = [
@@ -92,9 +93,6 @@ __all__ = [
     "split_by_letter",
 ]
 
-#: How much of the letter goes in as the tokenizer's second segment.
-CONTEXT_MODES = ("none", "section", "neighbours", "section+neighbours")
-MIXED_PRECISION_MODES = ("auto", "no", "bf16", "fp16")
 
 _TOOLKIT_FILE = "toolkit.json"
 _HEADS_FILE = "heads.safetensors"
