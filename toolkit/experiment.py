@@ -162,7 +162,8 @@ def resolve_model_path(name_or_path: str) -> str:
     A local path that does not exist stops the run with the command that builds it,
     rather than failing later with a hub lookup of a path-like name.
     """
-    looks_local = name_or_path.startswith((".", "/", "~")) or name_or_path.startswith("models/") or os.sep in name_or_path.strip("/") and name_or_path.count("/") > 1
+    # Hub ids are "name" or "owner/name"; anything with a path prefix or more parts is local.
+    looks_local = name_or_path.startswith((".", "/", "~", "models/")) or name_or_path.strip("/").count("/") > 1
     if not looks_local:
         return name_or_path
     for candidate in (Path(name_or_path).expanduser(), _PROJECT_ROOT / name_or_path):
@@ -396,7 +397,6 @@ def _final_model(config, table, tasks, splits, seed, last_model, progress):
     """
     if len(splits) == 1:
         return last_model
-    everything = Split("all", tuple(range(len(table))), ())
     _seed_everything(seed, config.training.num_threads)
     model = build_model(config, seed, progress=progress)
     inputs = list(table.inputs)

@@ -19,10 +19,7 @@ reviewer's decisions are stored with :func:`store_decisions`, which records the 
 from __future__ import annotations
 
 import datetime as _dt
-import json
-import os
 import re
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -30,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import LabelError
+from .files import read_jsonl, write_jsonl
 from .records import Letter, Sentence
 from .segment import segment_letter
 
@@ -177,33 +175,6 @@ def propose(schema: LabelSchema, sentences: Iterable[Sentence]) -> list[dict[str
 # ---------------------------------------------------------------------- store
 
 
-def _write_jsonl_atomically(path: Path, rows: Iterable[Mapping[str, Any]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            for row in rows:
-                stream.write(json.dumps(row, ensure_ascii=False) + "\n")
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-
-
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    rows = []
-    with open(path, encoding="utf-8") as stream:
-        for number, line in enumerate(stream, 1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise LabelError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
-    return rows
-
-
 def store_decisions(
     labels_dir: Path,
     schema: LabelSchema,
@@ -251,7 +222,7 @@ def store_decisions(
         order = {sentence_id: index for index, sentence_id in enumerate(expected)}
         rows.sort(key=lambda row: order[row["id"]])
     for letter_id, rows in rows_by_letter.items():
-        _write_jsonl_atomically(Path(labels_dir) / "annotations" / f"{letter_id}.jsonl", rows)
+        write_jsonl(Path(labels_dir) / "annotations" / f"{letter_id}.jsonl", rows)
     return {letter_id: len(rows) for letter_id, rows in rows_by_letter.items()}
 
 
@@ -275,7 +246,7 @@ def apply_revisions(
     rows_by_letter: dict[str, list[dict[str, Any]]] = {}
     index: dict[str, dict[str, Any]] = {}
     for path in sorted(directory.glob("*.jsonl")):
-        rows = _read_jsonl(path)
+        rows = read_jsonl(path, LabelError)
         rows_by_letter[path.stem] = rows
         index.update({row["id"]: row for row in rows})
     proposals = {row["id"]: row for row in propose(schema, sentences)}
@@ -297,7 +268,7 @@ def apply_revisions(
         )
         touched.add(row["letter_id"])
     for letter_id in sorted(touched):
-        _write_jsonl_atomically(directory / f"{letter_id}.jsonl", rows_by_letter[letter_id])
+        write_jsonl(directory / f"{letter_id}.jsonl", rows_by_letter[letter_id])
     return len(changes)
 
 
@@ -308,7 +279,7 @@ def load_annotations(labels_dir: Path) -> list[dict[str, Any]]:
         raise LabelError(f"{directory}: no annotations directory")
     rows: list[dict[str, Any]] = []
     for path in sorted(directory.glob("*.jsonl")):
-        rows.extend(_read_jsonl(path))
+        rows.extend(read_jsonl(path, LabelError))
     return rows
 
 
@@ -345,7 +316,7 @@ def load_reliability(labels_dir: Path) -> dict[str, list[dict[str, Any]]]:
     directory = Path(labels_dir) / "reliability"
     if not directory.exists():
         return {}
-    return {path.stem: _read_jsonl(path) for path in sorted(directory.glob("*.jsonl")) if path.name != FIRST_PASS_SNAPSHOT}
+    return {path.stem: read_jsonl(path, LabelError) for path in sorted(directory.glob("*.jsonl")) if path.name != FIRST_PASS_SNAPSHOT}
 
 
 def load_first_pass_snapshot(labels_dir: Path) -> list[dict[str, Any]]:
@@ -353,7 +324,7 @@ def load_first_pass_snapshot(labels_dir: Path) -> list[dict[str, Any]]:
     path = Path(labels_dir) / "reliability" / FIRST_PASS_SNAPSHOT
     if not path.exists():
         raise LabelError(f"{path}: no first-pass snapshot")
-    return _read_jsonl(path)
+    return read_jsonl(path, LabelError)
 
 
 # ------------------------------------------------------------------ agreement

@@ -24,6 +24,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
 from .errors import IngestError
+from .files import write_atomically
 
 __all__ = [
     "LetterSource",
@@ -358,21 +359,6 @@ _WRITTEN_BY = (
 )
 
 
-def _write_atomically(path, data: bytes) -> None:
-    import os
-    import tempfile
-
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-
-
 def render_corpus(labels_dir) -> list[dict]:
     """Render every authored source under ``labels/letters/src`` and rewrite the manifest.
 
@@ -402,7 +388,7 @@ def render_corpus(labels_dir) -> list[dict]:
             data = render_pdf_text(source).encode("utf-8")
         else:
             raise IngestError(f"{source_path}: format must be 'text' or 'xml', not {output_format!r}")
-        _write_atomically(letters_dir / name, data)
+        write_atomically(letters_dir / name, data)
         entries.append(
             {
                 "id": source.id,
@@ -427,5 +413,5 @@ def render_corpus(labels_dir) -> list[dict]:
         "edit the sources in src/ (and the entries of original letters) rather than the rendered files.",
         "letters": entries,
     }
-    _write_atomically(manifest_path, yaml.safe_dump(document, allow_unicode=True, sort_keys=False).encode("utf-8"))
+    write_atomically(manifest_path, yaml.safe_dump(document, allow_unicode=True, sort_keys=False).encode("utf-8"))
     return entries

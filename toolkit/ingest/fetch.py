@@ -25,7 +25,6 @@ import datetime as _dt
 import hashlib
 import os
 import re
-import tempfile
 import threading
 import time
 import urllib.parse
@@ -40,6 +39,7 @@ from defusedxml import ElementTree as _SafeElementTree
 from defusedxml.common import DefusedXmlException
 
 from ..errors import FetchError, OfflineError
+from ..files import write_atomically
 
 __all__ = [
     "DEFAULT_SRU_URL",
@@ -407,23 +407,10 @@ class _Fetcher:
         leaves either the old state or the complete file, never a truncated one that
         a later run would trust.
         """
-        handle = tempfile.NamedTemporaryFile(
-            dir=path.parent, prefix=f".{path.stem[:16]}.", suffix=".part", delete=False
-        )
         try:
-            with handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(handle.name, path)
-        except BaseException as exc:
-            try:
-                os.unlink(handle.name)
-            except FileNotFoundError:
-                pass
-            if isinstance(exc, OSError):
-                raise FetchError(f"cannot write the cache file {path}: {exc}") from None
-            raise
+            write_atomically(path, data)
+        except OSError as exc:
+            raise FetchError(f"cannot write the cache file {path}: {exc}") from None
 
     def get_xml(
         self, url: str, *, check: Optional[Callable[[Element, str], None]] = None, refresh: bool = False
