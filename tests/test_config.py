@@ -45,6 +45,7 @@ def test_overrides_from_the_command_line():
         ("training.tune={gamma: [1]}", "'gamma' is not a model parameter"),
         ("model.word_ngrams=[3, 1]", "model.word_ngrams"),
         ("training.epochs=many", "training.epochs: expected int"),
+        ("training.processes=0", "training.processes: must be > 0"),
     ],
 )
 def test_bad_values_name_the_key_and_the_allowed_values(override, message):
@@ -59,3 +60,9 @@ def test_base_chain_and_missing_files(tmp_path):
         load_config(tmp_path / "a.yaml")
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "missing.yaml")
+
+
+def test_the_multi_gpu_config_is_bertje_pinned_to_four_processes():
+    multi, single = load_config(EXPERIMENTS / "bert-multigpu.yaml"), load_config(EXPERIMENTS / "bert.yaml")
+    assert multi.training.processes == 4 and single.training.processes is None
+    assert multi.model == single.model and multi.data == single.data

@@ -8,7 +8,7 @@ import pytest
 
 from toolkit.config import load_config
 from toolkit.errors import ConfigError, DatasetError
-from toolkit.experiment import run_experiment
+from toolkit.experiment import run_directory_name, run_experiment
 from toolkit.predict import predict_letters
 
 EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
@@ -77,6 +77,21 @@ def test_bad_inputs_fail_before_anything_is_written(tiny_labels_dir, tmp_path):
     with pytest.raises(ConfigError, match="not in the label schema"):
         run_experiment(_config(tiny_labels_dir, tmp_path, "task=colour"), progress=False)
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_a_config_pinned_to_four_processes_refuses_a_one_process_run(tiny_labels_dir, tmp_path, monkeypatch):
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    with pytest.raises(ConfigError, match=r"training.processes is 4, but this run has 1 process\(es\); start it with `torchrun --nproc_per_node 4"):
+        run_experiment(_config(tiny_labels_dir, tmp_path, "training.processes=4"), progress=False)
+    assert not (tmp_path / "runs").exists()
+
+
+def test_the_number_of_processes_is_part_of_a_transformer_run_name():
+    transformer = load_config(EXPERIMENTS / "bert-multigpu.yaml")
+    tfidf = load_config(EXPERIMENTS / "tfidf-loo.yaml")
+    assert run_directory_name(transformer, "data", 4) != run_directory_name(transformer, "data", 2)
+    assert run_directory_name(transformer, "data", 1) == run_directory_name(transformer, "data")
+    assert run_directory_name(tfidf, "data", 4) == run_directory_name(tfidf, "data")  # TF-IDF results do not depend on it
 
 
 def test_class_missing_from_training_is_refused(tiny_labels_dir, tmp_path):

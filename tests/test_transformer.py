@@ -385,3 +385,51 @@ def test_multitask_fit_predict_save_load(tiny_model, tmp_path):
         )
     # the saved encoder also seeds a single-task classifier
     assert classifier(str(path), epochs=1).fit(X[:40], Y[:40]).n_classes_ == 3
+
+
+# --------------------------------------------------------------------- RoBERTa architecture
+
+
+@pytest.fixture(scope="module")
+def tiny_roberta(tmp_path_factory):
+    """A tiny RoBERTa with a byte-level BPE tokenizer trained here: RobBERT's and XLM-R's layout
+    (no token types, positions offset by the padding index, <s>/</s> pairs)."""
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import RobertaConfig, RobertaForMaskedLM, RobertaTokenizer
+
+    directory = tmp_path_factory.mktemp("roberta") / "tiny-roberta"
+    directory.mkdir()
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator([row["text"] for row in X], vocab_size=400, special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"],
+                            show_progress=False)
+    bpe.save_model(str(directory))
+    tokenizer = RobertaTokenizer(vocab=str(directory / "vocab.json"), merges=str(directory / "merges.txt"), model_max_length=64)
+    config = RobertaConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+                           max_position_embeddings=66, type_vocab_size=1, pad_token_id=tokenizer.pad_token_id,
+                           bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
+    torch.manual_seed(0)
+    RobertaForMaskedLM(config).save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return str(directory)
+
+
+@pytest.mark.bert
+def test_roberta_architecture_trains_saves_and_loads(tiny_roberta, tmp_path):
+    model = classifier(tiny_roberta, context="section+neighbours", epochs=2, early_stopping_patience=1).fit(X, Y)
+    assert model.model_.config.model_type == "roberta"
+    saved = TransformerClassifier.load(model.save(tmp_path / "roberta-classifier"))
+    np.testing.assert_array_equal(saved.predict_proba(X[:20]), model.predict_proba(X[:20]))
+    with pytest.raises(ModelError, match="exceeds the 64 positions"):  # 66 positions minus RoBERTa's offset of 2
+        classifier(tiny_roberta, max_length=65).fit(X, Y)
+
+
+@pytest.mark.bert
+def test_roberta_architecture_multitask_and_continued_pretraining(tiny_roberta, tmp_path):
+    topics = [row["section"] or "overig" for row in X]
+    multitask = MultiTaskTransformerClassifier(model_name_or_path=tiny_roberta, max_length=48, batch_size=16, epochs=1,
+                                               num_threads=1, progress=False).fit(X, {"stance": Y, "topic": topics})
+    assert set(multitask.predict(X[:5])) == {"stance", "topic"}
+    adapted = pretrain_mlm([row["text"] for row in X], tmp_path / "adapted", base_model=tiny_roberta, config=TINY, progress=False)
+    names = {path.name for path in adapted.iterdir()}
+    assert {"model.safetensors", "tokenizer.json", "pretraining.json"} <= names and "vocab.txt" not in names  # no WordPiece list for BPE
+    assert classifier(str(adapted), epochs=1).fit(X, Y).predict(X[:3]).shape == (3,)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .errors import ToolkitError
+from .models import distributed
 
 __all__ = ["main"]
 
@@ -355,7 +356,8 @@ def _run(args: argparse.Namespace) -> int:
         if args.output_dir:
             config = replace(config, output_dir=str(args.output_dir))
         result = run_experiment(config, force=args.force, progress=not args.quiet)
-        _print_run_summary(config, result)
+        if distributed.is_main_process():  # under torchrun, one summary rather than one per process
+            _print_run_summary(config, result)
     return 0
 
 
@@ -423,8 +425,10 @@ def _pretrain(args: argparse.Namespace) -> int:
     from .corpus import read_default_letters
     from .segment import segment_letter
 
-    if args.out.exists() and args.skip_if_exists:
-        print(f"{args.out} exists; not pretraining again")
+    distributed.ensure_process_group()
+    if distributed.broadcast_flag(args.out.exists() and args.skip_if_exists):
+        if distributed.is_main_process():
+            print(f"{args.out} exists; not pretraining again")
         return 0
     excluded = set(args.exclude_letters)
     texts = [
@@ -449,9 +453,11 @@ def _pretrain(args: argparse.Namespace) -> int:
         vocab_size=args.vocab_size,
         seed=args.seed,
     )
-    print(f"pretraining on {len(texts)} texts (letters excluded: {', '.join(sorted(excluded)) or 'none'})", file=sys.stderr)
+    if distributed.is_main_process():
+        print(f"pretraining on {len(texts)} texts (letters excluded: {', '.join(sorted(excluded)) or 'none'})", file=sys.stderr)
     out = pretrain_mlm(texts, args.out, base_model=args.base_model, config=config, progress=not args.quiet)
-    print(out)
+    if distributed.is_main_process():
+        print(out)
     return 0
 
 
@@ -578,6 +584,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except BrokenPipeError:  # e.g. `toolkit segment … | head`
         return 0
+    finally:
+        distributed.shutdown()
 
 
 if __name__ == "__main__":

@@ -123,6 +123,10 @@ class TrainingConfig:
     early_stopping_patience: int | None = None
     gradient_accumulation_steps: int = 1
     mixed_precision: str = "auto"
+    # Data-parallel processes (GPUs) the run must be launched with, e.g. by
+    # `torchrun --nproc_per_node N`; null accepts any launch. Pinned because batch_size
+    # is per process, so the number of processes changes the results.
+    processes: int | None = None
 
     def __post_init__(self) -> None:
         _check_choice("training.mixed_precision", self.mixed_precision, PRECISIONS)
@@ -131,6 +135,8 @@ class TrainingConfig:
         _check_positive("training.learning_rate", self.learning_rate)
         _check_positive("training.epochs", self.epochs)
         _check_positive("training.gradient_accumulation_steps", self.gradient_accumulation_steps)
+        if self.processes is not None:
+            _check_positive("training.processes", self.processes)
         if self.inner_folds < 2:
             raise ConfigError(f"training.inner_folds: must be ≥ 2, got {self.inner_folds}")
         tunable = {f.name for f in dataclasses.fields(ModelConfig)}

@@ -38,6 +38,7 @@ from .dataset import (
 )
 from .errors import ConfigError, DatasetError, ModelError
 from .evaluate import classification_metrics, letter_bootstrap_interval, summarise_seeds
+from .models import distributed
 
 __all__ = ["RunResult", "build_model", "make_splits", "run_experiment", "run_directory_name"]
 
@@ -265,10 +266,19 @@ def _run_seed(config, table, tasks, splits, seed, progress, parallel_jobs):
 # ----------------------------------------------------------------- run dirs
 
 
-def run_directory_name(config: ExperimentConfig, data_fingerprint: str) -> str:
+def run_directory_name(config: ExperimentConfig, data_fingerprint: str, world_size: int = 1) -> str:
+    """``<name>-<hash of config and data>``.
+
+    A transformer trained by several processes takes ``batch_size × world_size`` sentences
+    per step, so its results differ from a one-process run of the same config: the number
+    of processes joins the hash (only when above 1, so one-process names stay as they were).
+    """
     import hashlib
 
-    digest = hashlib.sha256(f"{config.fingerprint()}:{data_fingerprint}".encode()).hexdigest()[:10]
+    key = f"{config.fingerprint()}:{data_fingerprint}"
+    if world_size > 1 and config.model.kind == "transformer":
+        key += f":world_size={world_size}"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:10]
     return f"{config.name}-{digest}"
 
 
@@ -317,11 +327,16 @@ def run_experiment(config: ExperimentConfig, *, force: bool = False, progress: b
     tasks = list(table.schema.task_names) if config.task == "all" else [config.task]
     if config.task != "all" and config.task not in table.schema.tasks:
         raise ConfigError(f"task: {config.task!r} is not in the label schema; choose one of {', '.join(table.schema.task_names)}, or all")
+    _check_launch(config)
     data_fingerprint = table.fingerprint()
     output_dir = Path(config.output_dir)
-    final = output_dir / run_directory_name(config, data_fingerprint)
-    if (final / "metrics.json").exists() and not force:
+    final = output_dir / run_directory_name(config, data_fingerprint, distributed.world_size())
+    # Under torchrun every process trains, rank 0 alone writes; rank 0's view of the
+    # cache decides for all, or processes on other disks would wait for it forever.
+    distributed.ensure_process_group()
+    if distributed.broadcast_flag((final / "metrics.json").exists() and not force):
         return RunResult(final, cached=True)
+    writes = distributed.is_main_process()
 
     splits = make_splits(table, config)
     for split in splits:
@@ -329,8 +344,10 @@ def run_experiment(config: ExperimentConfig, *, force: bool = False, progress: b
     seeds = config.training.seeds or [config.training.seed]
     parallel_jobs = config.training.num_threads if config.model.kind == "tfidf" else 1
 
-    output_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=output_dir))
+    staging = None
+    if writes:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=output_dir))
     try:
         metrics: dict[str, Any] = {"tasks": {}, "seeds": seeds, "split": config.data.split.kind, "model": config.model.kind}
         prediction_rows: list[dict[str, Any]] = []
@@ -378,15 +395,30 @@ def run_experiment(config: ExperimentConfig, *, force: bool = False, progress: b
         metrics["data_fingerprint"] = data_fingerprint
 
         final_model = _final_model(config, table, tasks, splits, seeds[0], last_model, progress)
-        model_format = _save_model(final_model, staging / "model")
-        _write_artifacts(staging, config, table, tasks, metrics, prediction_rows, final_model, model_format, data_fingerprint)
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(staging, final)
+        if staging is not None:
+            model_format = _save_model(final_model, staging / "model")
+            _write_artifacts(staging, config, table, tasks, metrics, prediction_rows, final_model, model_format, data_fingerprint)
+            if final.exists():
+                shutil.rmtree(final)
+            os.replace(staging, final)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
         raise
+    distributed.barrier()  # the run directory is in place before any process reports it
     return RunResult(final, cached=False)
+
+
+def _check_launch(config: ExperimentConfig) -> None:
+    """A config that pins its number of processes runs only under that launch."""
+    wanted, launched = config.training.processes, distributed.world_size()
+    if wanted is None or wanted == launched:
+        return
+    how = "as one process (plain `toolkit run`)" if wanted == 1 else f"with `torchrun --nproc_per_node {wanted} -m toolkit.cli run …`"
+    raise ConfigError(
+        f"training.processes is {wanted}, but this run has {launched} process(es); start it {how}, "
+        f"or set training.processes={launched} (batch_size is per process, so results change with the number of processes)"
+    )
 
 
 def _final_model(config, table, tasks, splits, seed, last_model, progress):
@@ -425,6 +457,7 @@ def _write_artifacts(staging, config, table, tasks, metrics, prediction_rows, mo
             "versions": _versions(),
             "seeds": metrics["seeds"],
             "model_format": model_format,
+            "launch": distributed.describe(),
             "command": " ".join(sys.argv),
         },
     )

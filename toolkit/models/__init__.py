@@ -3,6 +3,8 @@
 :mod:`.baselines` holds the TF-IDF pipelines (scikit-learn only). :mod:`.transformer`
 and :mod:`.pretrain` hold the BERT models; they are the only modules that import
 torch and transformers, and are imported only when a transformer model is used.
+:mod:`.distributed` reads a ``torchrun`` / ``accelerate launch`` environment without
+importing torch, and joins the process group when training starts.
 """
 
 __all__ = ["CONTEXT_MODES", "MIXED_PRECISION_MODES"]

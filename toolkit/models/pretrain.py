@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelError
+from . import distributed
 from . import transformer as _t
 
 __all__ = ["SPECIAL_TOKENS", "PretrainConfig", "pretrain_mlm", "train_tokenizer"]
@@ -145,8 +146,12 @@ def _build_tokenizer(texts: list[str], vocab_size: int, lowercase: bool, model_m
 def _save_tokenizer(tokenizer, directory: Path) -> None:
     tokenizer.save_pretrained(directory)
     vocab = sorted(tokenizer.get_vocab().items(), key=lambda item: item[1])
-    # vocab.txt as well, for tools and older transformers versions that read it
-    (directory / "vocab.txt").write_text("".join(f"{token}\n" for token, _ in vocab), encoding="utf-8")
+    # A WordPiece (BERT) vocabulary also as vocab.txt, for tools and older transformers
+    # versions that read it; BPE tokenizers (RobBERT, XLM-R) have their own files.
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    wordpiece = backend is not None and type(backend.model).__name__ == "WordPiece"
+    if wordpiece and not (directory / "vocab.txt").exists():
+        (directory / "vocab.txt").write_text("".join(f"{token}\n" for token, _ in vocab), encoding="utf-8")
 
 
 def train_tokenizer(
@@ -301,8 +306,11 @@ def pretrain_mlm(
             "final_loss": history[-1]["train_loss"] if history else None,
             "seconds": round(time.perf_counter() - started, 3),
         }
-        with _t._atomic_directory(out_dir) as directory:
-            model.save_pretrained(directory)
-            _save_tokenizer(tokenizer, directory)
-            (directory / "pretraining.json").write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+        report["world_size"] = outcome["world_size"]
+        if distributed.is_main_process():
+            with _t._atomic_directory(out_dir) as directory:
+                model.save_pretrained(directory)
+                _save_tokenizer(tokenizer, directory)
+                (directory / "pretraining.json").write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+        distributed.barrier()  # the model exists before any process goes on to use it
     return Path(out_dir)

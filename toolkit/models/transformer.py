@@ -80,7 +80,7 @@ except ImportError as error:  # pragma: no cover - exercised only without the ex
         "toolkit.models.transformer needs torch and transformers: pip install -e '.[bert]'"
     ) from error
 
-from . import CONTEXT_MODES, MIXED_PRECISION_MODES
+from . import CONTEXT_MODES, MIXED_PRECISION_MODES, distributed
 from ..errors import ModelError
 
 __all__ = [
@@ -382,14 +382,25 @@ def _tokenize(
 
 
 def _resolve_device(device: str) -> torch.device:
+    """The device to train on; under a multi-process launch, this process's own GPU."""
     if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError) as error:
-        raise ModelError(f"device: {device!r} is not a torch device (use 'auto', 'cpu' or 'cuda')") from error
+        resolved = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    else:
+        try:
+            resolved = torch.device(device)
+        except (RuntimeError, TypeError) as error:
+            raise ModelError(f"device: {device!r} is not a torch device (use 'auto', 'cpu' or 'cuda')") from error
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ModelError("device: 'cuda' was requested but no CUDA device is available; use device='auto' or 'cpu'")
+    if resolved.type == "cuda" and resolved.index is None and distributed.is_launched():
+        index = distributed.local_rank()
+        if index >= torch.cuda.device_count():
+            raise ModelError(
+                f"LOCAL_RANK={index} but this machine has {torch.cuda.device_count()} CUDA device(s); "
+                "start at most one process per GPU (--nproc_per_node)"
+            )
+        torch.cuda.set_device(index)
+        resolved = torch.device("cuda", index)
     return resolved
 
 
@@ -513,6 +524,8 @@ def _atomic_directory(target: str | os.PathLike):
 def _progress_bar(total: int, desc: str, enabled: bool):
     from tqdm.auto import tqdm
 
+    # Under a multi-process launch only rank 0 draws, or every bar would appear N times.
+    enabled = enabled and distributed.is_main_process()
     return tqdm(total=total, desc=desc, disable=not enabled, leave=False, unit="batch", dynamic_ncols=True)
 
 
@@ -674,15 +687,24 @@ def _train_loop(
     checkpoints: _Checkpoints | None = None,
     resume: bool = False,
 ) -> dict[str, Any]:
-    """Train ``model`` in place; return ``{"history", "best_epoch", "stopped_early"}``.
+    """Train ``model`` in place; return ``{"history", "best_epoch", "stopped_early", "world_size"}``.
 
     Shared by the classifiers and masked-LM pretraining. ``make_batch(rows)`` builds
     a padded batch on the device; ``compute_loss`` returns the mean loss of a batch;
     ``evaluate`` (higher is better) enables early stopping with ``settings.patience``.
+
+    Under ``torchrun`` / ``accelerate launch`` the same loop runs data-parallel (see
+    :mod:`toolkit.models.distributed`): ``settings.batch_size`` is per process, each
+    process trains on its shard of every global batch, and only rank 0 writes
+    checkpoints. Every process must call this with the same rows and settings.
     """
+    distributed.ensure_process_group()
+    processes, process = distributed.world_size(), distributed.rank()
+    main = process == 0
     device, dtype = settings.device, settings.autocast_dtype
     accumulation = settings.gradient_accumulation_steps
-    n_batches = math.ceil(n_rows / settings.batch_size)
+    global_batch = settings.batch_size * processes
+    n_batches = math.ceil(n_rows / global_batch)
     steps_per_epoch = math.ceil(n_batches / accumulation)
     total_steps = steps_per_epoch * settings.epochs
     optimizer = _make_optimizer(model, settings.learning_rate, settings.weight_decay)
@@ -692,28 +714,39 @@ def _train_loop(
     state: dict[str, Any] = {"epoch": 0, "history": [], "best_score": None, "best_epoch": None, "bad_epochs": 0, "finished": False}
     if checkpoints is not None and resume:
         saved = checkpoints.read_state()
+        everyone, nobody = distributed.all_agree(saved is not None), distributed.all_agree(saved is None)
+        if not (everyone or nobody):
+            raise ModelError(
+                f"resume: some processes see the checkpoint in {checkpoints.last} and others do not; "
+                "resuming a multi-process run needs output_dir on a disk every process can read"
+            )
         if saved is not None:
             checkpoints.load_last(model, optimizer, scheduler, scaler, device)
             state.update({key: saved[key] for key in state})
 
+    trained = distributed.wrap(model, device)
     for epoch in range(state["epoch"], settings.epochs):
         if state["finished"]:
             break
         model.train()
-        batches = _training_batches(lengths, settings.batch_size, np.random.default_rng([settings.seed, epoch]), settings.group_by_length)
+        batches = _training_batches(lengths, global_batch, np.random.default_rng([settings.seed, epoch]), settings.group_by_length)
         started, loss_sum, seen = time.perf_counter(), 0.0, 0
-        bar = _progress_bar(len(batches), f"{settings.desc} epoch {epoch + 1}/{settings.epochs}", settings.progress)
+        bar = _progress_bar(len(batches), f"{settings.desc} epoch {epoch + 1}/{settings.epochs}", settings.progress and main)
         optimizer.zero_grad(set_to_none=True)
         with bar, _oom_advice(settings.batch_size, settings.max_length):
             for index, rows in enumerate(batches):
                 group_start = index - index % accumulation
                 group_size = min(accumulation, len(batches) - group_start)
+                steps_now = index - group_start + 1 == group_size
+                if processes > 1:
+                    rows = distributed.shard(rows, process, processes)
                 batch = make_batch(rows)
-                with torch.autocast(device_type=device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
-                    loss = compute_loss(model, batch)
-                scaled = loss / group_size
-                (scaler.scale(scaled) if scaler is not None else scaled).backward()
-                if index - group_start + 1 == group_size:
+                with distributed.no_sync(trained, steps_now):
+                    with torch.autocast(device_type=device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+                        loss = compute_loss(trained, batch)
+                    scaled = loss / group_size
+                    (scaler.scale(scaled) if scaler is not None else scaled).backward()
+                if steps_now:
                     if scaler is not None:
                         scaler.unscale_(optimizer)
                     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -728,20 +761,23 @@ def _train_loop(
                 seen += len(rows)
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss_sum / seen:.4f}", refresh=False)
+        loss_sum, seen = distributed.all_sum([loss_sum, seen])
         seconds = time.perf_counter() - started
         record: dict[str, Any] = {
             "epoch": epoch + 1,
             "train_loss": loss_sum / max(seen, 1),
+            "sentences": int(seen),
             "seconds": round(seconds, 3),
             "samples_per_second": round(seen / seconds, 2) if seconds > 0 else None,
             "learning_rate": scheduler.get_last_lr()[0],
         }
         if evaluate is not None:
-            score = float(evaluate(model))
+            # Every process scores; rank 0's score decides, so all stop at the same epoch.
+            score = distributed.broadcast_float(float(evaluate(model)))
             record["validation_macro_f1"] = score
             if state["best_score"] is None or score > state["best_score"]:
                 state.update(best_score=score, best_epoch=epoch + 1, bad_epochs=0)
-                if checkpoints is not None:
+                if checkpoints is not None and main:
                     checkpoints.save_best(model)
             else:
                 state["bad_epochs"] += 1
@@ -751,13 +787,22 @@ def _train_loop(
         state["epoch"] = epoch + 1
         if epoch + 1 == settings.epochs:
             state["finished"] = True
-        if checkpoints is not None:
+        if checkpoints is not None and main:
             checkpoints.save_last(model, optimizer, scheduler, scaler, state)
+    del trained
     if evaluate is not None and checkpoints is not None and state["best_epoch"] is not None:
         if state["best_epoch"] != state["epoch"]:
-            checkpoints.load_best(model, device)
+            if main:
+                checkpoints.load_best(model, device)
+            distributed.broadcast_module(model)
+    distributed.barrier()  # checkpoints written before any process reads or removes them
     stopped_early = state["epoch"] < settings.epochs
-    return {"history": state["history"], "best_epoch": state["best_epoch"] or state["epoch"], "stopped_early": stopped_early}
+    return {
+        "history": state["history"],
+        "best_epoch": state["best_epoch"] or state["epoch"],
+        "stopped_early": stopped_early,
+        "world_size": processes,
+    }
 
 
 @torch.no_grad()
@@ -965,6 +1010,7 @@ class _TransformerBase(BaseEstimator):
                 "mixed_precision": self.mixed_precision_,
                 "num_threads": self.num_threads_,
                 "fit_seconds": self.fit_seconds_,
+                "world_size": getattr(self, "world_size_", 1),
                 "train_letters": getattr(self, "train_letters_", None),
                 "validation_letters": getattr(self, "validation_letters_", None),
             },
@@ -992,6 +1038,7 @@ class _TransformerBase(BaseEstimator):
         estimator.best_epoch_ = fit.get("best_epoch")
         estimator.stopped_early_ = fit.get("stopped_early", False)
         estimator.fit_seconds_ = fit.get("fit_seconds")
+        estimator.world_size_ = fit.get("world_size", 1)
         for name in ("train_letters", "validation_letters"):
             if fit.get(name) is not None:
                 setattr(estimator, f"{name}_", fit[name])
@@ -1017,7 +1064,8 @@ class TransformerClassifier(ClassifierMixin, _TransformerBase):
     Fitted attributes: ``classes_`` (sorted), ``n_classes_``, ``model_``,
     ``tokenizer_``, ``history_`` (per-epoch loss, validation macro-F1, speed),
     ``best_epoch_``, ``stopped_early_``, ``device_``, ``mixed_precision_``,
-    ``num_threads_``, ``fit_seconds_`` and, with early stopping,
+    ``num_threads_``, ``fit_seconds_``, ``world_size_`` (processes that trained it:
+    1, or more under ``torchrun``) and, with early stopping,
     ``train_letters_``/``validation_letters_``.
     """
 
@@ -1128,6 +1176,7 @@ class TransformerClassifier(ClassifierMixin, _TransformerBase):
         self.history_ = outcome["history"]
         self.best_epoch_ = outcome["best_epoch"]
         self.stopped_early_ = outcome["stopped_early"]
+        self.world_size_ = outcome["world_size"]
 
     # -- prediction
 
@@ -1339,10 +1388,14 @@ class MultiTaskTransformerClassifier(_TransformerBase):
             logits = model(**batch)
             total = None
             for task in self.tasks_:
-                if bool((labels[task] != _IGNORE).any()):  # all-ignored would give NaN
+                if bool((labels[task] != _IGNORE).any()):
                     loss = losses[task](logits[task].float(), labels[task])
-                    total = loss if total is None else total + loss
-            return total if total is not None else sum(values.sum() * 0.0 for values in logits.values())
+                else:
+                    # All-ignored would give NaN; a zero that still touches the head keeps
+                    # every parameter in the graph, which data-parallel training requires.
+                    loss = logits[task].float().sum() * 0.0
+                total = loss if total is None else total + loss
+            return total
 
         evaluate = None
         if validation is not None:
@@ -1376,6 +1429,7 @@ class MultiTaskTransformerClassifier(_TransformerBase):
         self.history_ = outcome["history"]
         self.best_epoch_ = outcome["best_epoch"]
         self.stopped_early_ = outcome["stopped_early"]
+        self.world_size_ = outcome["world_size"]
 
     def _proba(self, model, features, *, progress: bool) -> dict[str, np.ndarray]:
         if not features:
