@@ -271,6 +271,25 @@ def _labels_agreement(args: argparse.Namespace) -> int:
     return 0
 
 
+def _labels_issues(args: argparse.Namespace) -> int:
+    from .label_quality import find_label_issues, issues_markdown
+
+    if args.limit is not None and args.limit < 1:
+        raise ToolkitError(f"--limit: must be a positive number, got {args.limit}")
+    result = find_label_issues(args.run, task=args.task)
+    if args.markdown:
+        print(issues_markdown(result, args.limit))
+        return 0
+    for issue in result["issues"][: args.limit]:
+        _print_json(issue)
+    print(
+        f"{len(result['issues'])} of {result['sentences']} sentences flagged for {result['task']}; fill in 'new' and 'rule' "
+        "for the labels that are wrong, delete the other lines, then: toolkit labels revise FILE --annotator NAME",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def _labels_stats(args: argparse.Namespace) -> int:
     print(_statistics_markdown(args))
     return 0
@@ -341,6 +360,7 @@ _LABEL_ACTIONS = {
     "agreement": _labels_agreement,
     "stats": _labels_stats,
     "card": _labels_card,
+    "issues": _labels_issues,
 }
 
 
@@ -515,6 +535,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("agreement", "Cohen's kappa and Krippendorff's alpha per task from the stored labels"),
         ("stats", "counts per class and per letter (markdown)"),
         ("card", "regenerate the counts and agreement section of labels/README.md"),
+        ("issues", "likely label errors (cleanlab) from a leave-letters-out run, as changes for `labels revise`"),
     ):
         action = label_actions.add_parser(name, help=help_text)
         action.add_argument("--labels-dir", type=Path, default=None)
@@ -525,6 +546,11 @@ def build_parser() -> argparse.ArgumentParser:
             action.add_argument("--letters", nargs="*", help="only these letter ids")
         if name == "validate":
             action.add_argument("--complete", action="store_true", help="also require every letter to be labelled")
+        if name == "issues":
+            action.add_argument("run", type=Path, help="a run directory whose predictions are out-of-sample (LOO or k-fold)")
+            action.add_argument("--task", help="the task, when the run has several (multi-task)")
+            action.add_argument("--limit", type=int, default=None, help="at most this many, the most doubtful first")
+            action.add_argument("--markdown", action="store_true", help="a review table instead of JSON lines")
         if name == "agreement":
             action.add_argument("--json", action="store_true")
             action.add_argument("--exclude-letters", nargs="*", default=[], help="leave these letters out")
