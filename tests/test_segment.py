@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from toolkit.ingest import read_letter
@@ -28,6 +30,43 @@ def test_seed_body_sentences_match_the_hand_made_gold(seed_records):
     body = [record.text for record in records if record.kind == "body"]
     assert len(gold) == 96
     assert body == gold
+
+
+def _as_pdftotext(text: str, extra_breaks: int = 0) -> str:
+    """The seed letter as pdftotext lays out an official Kamerstuk PDF: form feeds between
+    pages (where the seed's dump marks a page start with a one-space indent), a running header
+    on every later page, the document code, ISSN and printing place at the foot of the first
+    page, and blank lines around them. ``extra_breaks`` also puts a page break before every
+    ``extra_breaks``-th line that is neither blank nor part of a footnote zone."""
+    lines = text.split("\n")
+    out, page, in_footnote_zone = [], 1, False
+    for number, line in enumerate(lines):
+        in_footnote_zone = bool(re.match(r"^\d \S", line)) or (in_footnote_zone and not line.startswith(" "))
+        page_start = line.startswith(" ") and not line.startswith("  ") and number > 0
+        extra = extra_breaks and number > 12 and number % extra_breaks == 0 and line.strip() and not in_footnote_zone
+        if page_start or extra:
+            if page == 1:
+                out += ["", "kst-28676-307", "ISSN 0921 - 7371", "’s-Gravenhage 2018 Tweede Kamer, vergaderjaar 2018–2019, 28 676, nr. 307 1"]
+            page += 1
+            out[-1] += "\n\f" + f"Tweede Kamer, vergaderjaar 2018–2019, 28 676, nr. 307 {page}"
+            out.append("")
+            line = line[1:] if page_start else line
+        out.append(line)
+    head = ["Tweede Kamer der Staten-Generaal 2", "Vergaderjaar 2018–2019", "", "28 676 NAVO", ""]
+    return "\n".join(head + out)
+
+
+@pytest.mark.parametrize("extra_breaks", [0, 7, 11, 17])
+def test_seed_laid_out_as_pdftotext_gives_the_same_sentences(seed_records, tmp_path, extra_breaks):
+    from .conftest import SEED_LETTER
+
+    _, records = seed_records
+    path = tmp_path / "kst-28676-307.txt"
+    path.write_text(_as_pdftotext(SEED_LETTER.read_text(encoding="utf-8"), extra_breaks), encoding="utf-8")
+    assert "\f" in path.read_text(encoding="utf-8")
+    laid_out = segment_letter(read_letter(path))
+    for kind in ("body", "heading", "footnote", "signature"):
+        assert [r.text for r in laid_out if r.kind == kind] == [r.text for r in records if r.kind == kind], kind
 
 
 def test_seed_structure_headings_footnotes_head_signature(seed_records):
@@ -118,6 +157,9 @@ def test_identical_sentences_in_one_letter_get_distinct_ids():
         ("De VS. Frankrijk volgt.", 2),
         ("Het gaat o.a. om Irak. En om Libië (zie bijlage). Dat is alles.", 3),
         ("Zie www.tweedekamer.nl. Daar staat het.", 2),
+        ("Prof. dr. J. de Vries sprak op 1 jan. 2019 in Den Haag. Hij was positief.", 2),
+        ("De Raad kwam bijeen op 5 dec. De ministers waren eensgezind.", 2),
+        ("Nederland zet zich in voor o.m. ontwapening, non-proliferatie e.d. Ook sprak men over Iran.", 2),
     ],
 )
 def test_dutch_abbreviations_and_enclosures(text, expected):

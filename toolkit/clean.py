@@ -163,9 +163,76 @@ def join_wrapped_lines(lines: list[str]) -> str:
 # ------------------------------------------------------------------ page layout
 
 _FOOTNOTE_START = re.compile(r"^(\d{1,3})\s+(\S.*)$")
-_RUNNING_HEADER = re.compile(
-    r"^(Tweede|Eerste) Kamer, vergaderjaar \d{4}\s*[-–]\s*\d{4}, [\d ]+[\w-]*, nr\. \d+\s*\d*$"
+# Page furniture of the official Kamerstuk PDFs: the running header or footer
+# ("Tweede Kamer, vergaderjaar 2018–2019, 28 676, nr. 307 2") and, at the foot of the
+# first page, the document code, ISSN and place of printing ("kst-28676-307",
+# "ISSN 0921 - 7371", "’s-Gravenhage 2018"). Text extraction puts these on lines of
+# their own or runs several together, so a line made only of such pieces is dropped.
+_FURNITURE_PIECE = re.compile(
+    r"\s*(?:(?:Tweede|Eerste) Kamer, vergaderjaar \d{4}\s*[-–]\s*\d{4}, [\d ]+[\w-]*, nr\. \d+(?:\s+\d{1,3})?"
+    r"|kst-\d[\w-]*\d|ISSN\s+\d{4}\s*-\s*\d{3}[\dXx]|[’']s-Gravenhage\s+\d{4})\s*"
 )
+
+
+# A ministry's letter as sent (the PDF on rijksoverheid.nl or in the Kamer's document
+# system, before it is printed as a Kamerstuk) numbers its pages "Pagina 2 van 5" and
+# repeats a side column ("Datum", "Onze referentie", …) at the top of later pages.
+_PAGE_OF = re.compile(r"^Pagina\s+\d+\s+van\s+\d+$")
+_SIDE_COLUMN_LABEL = re.compile(
+    r"^(?:Datum|Onze referentie|Ons kenmerk|Uw referentie|Uw kenmerk|Uw brief(?: van)?|Kenmerk|Referentie|Betreft|"
+    r"Bijlagen?|Bijlage\(n\)|Contactpersoon|Behandeld door)\b"
+)
+
+
+# On a form-feed page without "Pagina N van M", the repeated column is recognised at the
+# top of the page by its usual first label.
+_REPEATED_COLUMN_START = re.compile(r"^(?:Datum|Onze referentie|Ons kenmerk)\b")
+
+
+def _drop_side_columns(lines: list[_Line]) -> list[_Line]:
+    """Remove "Pagina N van M" lines and the side-column zone that follows them.
+
+    The zone is a run of label lines ("Datum", "Onze referentie 123") and, after a bare
+    label, its value line. The first line after the zone starts a page, so a paragraph
+    interrupted by the page break continues.
+    """
+    result: list[_Line] = []
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        repeated_column = line.page_start and _REPEATED_COLUMN_START.match(line.text)
+        if not (_PAGE_OF.match(line.text) or repeated_column):
+            result.append(line)
+            index += 1
+            continue
+        if not repeated_column:
+            index += 1
+        while index < len(lines):
+            text = lines[index].text
+            if not text:
+                index += 1
+            elif _SIDE_COLUMN_LABEL.match(text):
+                bare_label = _SIDE_COLUMN_LABEL.match(text).end() == len(text)
+                index += 2 if bare_label and index + 1 < len(lines) and lines[index + 1].text else 1
+            else:
+                break
+        if index < len(lines):
+            lines[index].page_start = True
+        while result and not result[-1].text:
+            result.pop()  # the blank lines before a page footer are layout, not a paragraph break
+    return result
+
+
+def _is_page_furniture(line: str) -> bool:
+    position = 0
+    while position < len(line):
+        piece = _FURNITURE_PIECE.match(line, position)
+        if piece is None or piece.end() == position:
+            return False
+        position = piece.end()
+    return bool(line)
+
+
 _PAGE_NUMBER = re.compile(r"^\d{1,3}$")
 _SUPERSCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
 
@@ -177,16 +244,25 @@ class _Line:
 
 
 def _layout_lines(text: str) -> list[_Line]:
-    """Split into lines, marking page starts and dropping running headers."""
+    """Split into lines, marking page starts and dropping page furniture.
+
+    Pages are separated by form feeds (pdftotext, PDF extraction) or, as in the seed
+    letter's dump, start with a line indented by one space. Blank lines at the top and
+    foot of a form-feed page (around a removed header or footer, or the newline before
+    the form feed) are layout, not paragraph breaks: a sentence continues across the page.
+    """
     result: list[_Line] = []
     pages = text.split("\f")
     for page_number, page in enumerate(pages):
-        page_lines = page.split("\n")
+        page_lines = [raw for raw in page.split("\n") if not _is_page_furniture(raw.strip())]
+        if len(pages) > 1:
+            while page_lines and not page_lines[0].strip():
+                page_lines.pop(0)
+            while page_lines and not page_lines[-1].strip():
+                page_lines.pop()
         first_content_seen = False
         for raw in page_lines:
             stripped = raw.strip()
-            if _RUNNING_HEADER.match(stripped):
-                continue
             page_start = False
             if stripped:
                 if not first_content_seen and page_number > 0:
@@ -196,7 +272,7 @@ def _layout_lines(text: str) -> list[_Line]:
                 first_content_seen = True
             result.append(_Line(stripped, page_start))
     _drop_page_numbers(result)
-    return result
+    return _drop_side_columns(result)
 
 
 def _drop_page_numbers(lines: list[_Line]) -> None:
@@ -352,7 +428,7 @@ _HEAD_LINE_PATTERNS = (
     re.compile(r"^Geachte\s+(?:voorzitter|Voorzitter)"),
 )
 _SIGNATURE_FUNCTION = re.compile(
-    r"^(?:De|Het)\s+(?:Minister|Staatssecretaris|Minister-President|Eerste\s+Minister)\b[^.]*,\s*$"
+    r"^(?:De|Het)\s+(?:[Mm]inister|[Ss]taatssecretaris|[Mm]inister-[Pp]resident|[Ee]erste\s+[Mm]inister)\b[^.]*,\s*$"
 )
 _CLOSING_FORMULA = re.compile(r"^(?:Hoogachtend|Met vriendelijke groet)\s*,?\s*$")
 
@@ -385,10 +461,26 @@ def sender_from_title(title: str | None) -> str | None:
     return " ".join(word if word in _LOWERCASE_WORDS else word.capitalize() for word in words)
 
 
+_LABELLED_DATE = re.compile(r"^Datum\b")
+_SUBJECT = re.compile(r"^Betreft\s*:?\s*(?P<subject>.*)$")
+
+
 def parse_head(head_lines: list[str]) -> HeadInfo:
     """Read number, title, sender, date and document type from head lines."""
     number = title = sender = date = doc_type = None
-    for line in head_lines:
+    for position, line in enumerate(head_lines):
+        following = head_lines[position + 1] if position + 1 < len(head_lines) else ""
+        if _LABELLED_DATE.match(line) and date is None:
+            found = _DATE_IN_TEXT.search(line) or (_DATE_IN_TEXT.match(following) if line.strip() == "Datum" else None)
+            if found:
+                day, month, year = found.groups()
+                date = f"{int(year):04d}-{_DUTCH_MONTHS[month]:02d}-{int(day):02d}"
+            continue
+        subject = _SUBJECT.match(line)
+        if subject and title is None:
+            title = subject.group("subject").strip() or following.strip() or None
+            doc_type = "Brief regering"
+            continue
         title_match = _TITLE_LINE.match(line)
         if title_match and title is None:
             number = title_match.group("number")
@@ -406,9 +498,26 @@ def parse_head(head_lines: list[str]) -> HeadInfo:
     return HeadInfo(number=number, title=title, sender=sender, date=date, type=doc_type)
 
 
+_SALUTATION = re.compile(r"^Geachte\s+(?:voorzitter|Voorzitter|leden|heer|mevrouw)\b.*,\s*$")
+_SALUTATION_WITHIN = 25  # paragraphs: a letter head is never longer
+
+
+def _salutation_paragraph(paragraphs: list[list[str]]) -> int | None:
+    """Index of the paragraph that ends with "Geachte voorzitter," near the top, if any."""
+    for index, paragraph in enumerate(paragraphs[:_SALUTATION_WITHIN]):
+        if _SALUTATION.match(paragraph[-1]):
+            return index
+    return None
+
+
 def _is_head_paragraph(paragraph: list[str]) -> bool:
     first = paragraph[0]
     return bool(_TITLE_LINE.match(first)) or any(pattern.match(first) for pattern in _HEAD_LINE_PATTERNS)
+
+
+def _is_signer_name(paragraph: list[str]) -> bool:
+    """One or two short lines without sentence punctuation: a name, perhaps with a title."""
+    return len(paragraph) <= 2 and all(len(line) <= 60 and not line.rstrip().endswith((".", ",", ":", ";", "?", "!")) for line in paragraph)
 
 
 def _split_signature(paragraphs: list[list[str]]) -> tuple[list[list[str]], list[list[str]]]:
@@ -419,6 +528,11 @@ def _split_signature(paragraphs: list[list[str]]) -> tuple[list[list[str]], list
         last = body[-1]
         starts = [i for i, line in enumerate(last) if _SIGNATURE_FUNCTION.match(line) or _CLOSING_FORMULA.match(line)]
         if not starts:
+            # A name set apart by white space under its function ("De minister van …,", blank, "S.A. Blok").
+            if len(body) > 1 and _is_signer_name(last) and _SIGNATURE_FUNCTION.match(body[-2][-1]):
+                signature.insert(0, last)
+                body.pop()
+                continue
             break
         start = starts[0]
         if start == 0:
@@ -547,6 +661,10 @@ def clean_pdf_text(text: str, source: str = "<text>") -> CleanedText:
         raise IngestError(f"{source}: no text found")
 
     head_paragraphs: list[list[str]] = []
+    salutation = _salutation_paragraph(paragraphs)
+    if salutation is not None:
+        # A letter as sent: address, date, subject and references all come before "Geachte voorzitter,".
+        head_paragraphs, paragraphs = paragraphs[: salutation + 1], paragraphs[salutation + 1 :]
     while paragraphs and _is_head_paragraph(paragraphs[0]):
         head_paragraphs.append(paragraphs.pop(0))
     body_paragraphs, signature_paragraphs = _split_signature(paragraphs)

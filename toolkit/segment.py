@@ -34,7 +34,11 @@ NEVER_FINAL_ABBREVIATIONS = frozenset(
     """.split()
 )
 #: Abbreviations that can also stand at the end of a sentence ("… op 4 april jl.").
-MAY_END_ABBREVIATIONS = frozenset("jl a.s c.s e.d enz etc e.a mld mln mrd mlj".split())
+MAY_END_ABBREVIATIONS = frozenset(
+    "jl a.s c.s e.d enz etc e.a mld mln mrd mlj".split()
+    # months: "op 1 jan. 2019" goes on (a digit follows), "op 5 dec. De Raad …" may end
+    + "jan feb febr mrt apr jun jul aug sep sept okt nov dec".split()
+)
 #: After such an abbreviation a capitalised word starts a new sentence only if it is
 #: common (zipf ≥ this): "… jl. De ministers" splits, "… op 10 juni jl. Mosul innam" does not.
 SENTENCE_START_MIN_ZIPF = 4.5

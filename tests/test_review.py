@@ -1,0 +1,122 @@
+"""Review sessions: choices, the files they save for `labels import` / `labels revise`, and the widget."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from toolkit.errors import LabelError
+from toolkit.labels import apply_revisions, body_sentences, load_annotations, load_schema, propose
+from toolkit.corpus import read_default_letters
+from toolkit.review import ReviewSession
+
+from .test_cli import run_cli
+
+LETTER = "rec-2012-01-tiny-2"
+
+
+def _unlabel(labels_dir: Path, letter_id: str = LETTER) -> None:
+    (labels_dir / "annotations" / f"{letter_id}.jsonl").unlink()
+
+
+def _stored(labels_dir: Path) -> dict[str, dict]:
+    return {row["id"]: row for row in load_annotations(labels_dir)}
+
+
+def test_an_unlabelled_letter_starts_from_the_proposals_and_saves_decisions_for_import(tiny_labels_dir, tmp_path):
+    _unlabel(tiny_labels_dir)
+    session = ReviewSession.for_letter(tiny_labels_dir, LETTER)
+    schema = load_schema(tiny_labels_dir)
+    proposals = propose(schema, body_sentences(read_default_letters(tiny_labels_dir, ids=[LETTER])))
+    assert session.purpose == "import" and len(session.items) == 8
+    assert [item.start for item in session.items] == [{task: row[task] for task in schema.task_names} for row in proposals]
+    assert session.items[0].previous is None and session.items[1].previous == session.items[0].text
+
+    session.choose(0, "stance", "critical")
+    with pytest.raises(LabelError, match="7 of 8 sentences have not been looked at"):
+        session.save(tmp_path / "decisions.jsonl")
+    assert not (tmp_path / "decisions.jsonl").exists()
+    for index in range(8):
+        session.mark_seen(index)
+    saved = session.save(tmp_path / "decisions.jsonl")
+    assert saved["rows"] == 8 and saved["command"].startswith("toolkit labels import")
+
+    imported = run_cli("labels", "import", str(saved["path"]), "--annotator", "reviewer", "--labels-dir", str(tiny_labels_dir))
+    assert imported.returncode == 0, imported.stderr
+    first = _stored(tiny_labels_dir)[session.items[0].id]
+    assert first["stance"] == "critical" and first["annotator"] == "reviewer"
+    assert first["origin"]["stance"] == ("accepted" if proposals[0]["stance"] == "critical" else "manual")
+
+
+def test_a_labelled_letter_saves_only_the_changes_for_revise(tiny_labels_dir, tmp_path):
+    session = ReviewSession.for_letter(tiny_labels_dir, LETTER)
+    stored = _stored(tiny_labels_dir)
+    assert session.purpose == "revise"
+    assert all(item.start == {t: stored[item.id][t] for t in ("topic", "actor", "stance")} for item in session.items)
+    old = session.items[3].start["actor"]
+    new = "eu" if old != "eu" else "nato"
+    session.choose(3, "actor", new)
+    session.set_rule(3, "  A9  ")
+    session.choose(4, "topic", session.items[4].start["topic"])  # chosen again, unchanged: not a change
+    saved = session.save(tmp_path / "changes.jsonl")
+    rows = [json.loads(line) for line in saved["path"].read_text(encoding="utf-8").splitlines()]
+    assert rows == [{"id": session.items[3].id, "task": "actor", "old": old, "new": new, "rule": "A9"}]
+
+    schema = load_schema(tiny_labels_dir)
+    sentences = body_sentences(read_default_letters(tiny_labels_dir))
+    assert apply_revisions(tiny_labels_dir, schema, sentences, rows, reviser="reviewer") == 1
+    revised = _stored(tiny_labels_dir)[session.items[3].id]
+    assert revised["actor"] == new and revised["revisions"][-1]["rule"] == "A9"
+
+
+def test_flagged_labels_are_reviewed_one_task_each(tiny_labels_dir, tmp_path):
+    row = next(iter(_stored(tiny_labels_dir).values()))
+    issue = {"id": row["id"], "letter_id": row["letter_id"], "text": row["text"], "task": "stance", "old": row["stance"],
+             "new": None, "rule": None, "suggested": "neutral"}
+    session = ReviewSession.for_issues(tiny_labels_dir, [issue])
+    assert session.items[0].start == {"stance": row["stance"]} and session.items[0].hint == {"stance": "neutral"}
+    with pytest.raises(LabelError, match="task 'topic' is not under review"):
+        session.choose(0, "topic", "procedure")
+    with pytest.raises(LabelError, match="'approving' is not"):
+        session.choose(0, "stance", "approving")
+    with pytest.raises(IndexError, match="item 1 does not exist"):
+        session.choose(1, "stance", "neutral")
+    assert session.save(tmp_path / "none.jsonl")["rows"] == 0
+
+
+def test_bad_starts_are_refused(tiny_labels_dir):
+    with pytest.raises(LabelError, match="not in"):
+        ReviewSession.for_letter(tiny_labels_dir, "kst-0-0")
+    with pytest.raises(LabelError, match="nothing to review"):
+        ReviewSession.for_issues(tiny_labels_dir, [])
+    stale = {"id": "x", "letter_id": "y", "text": "Zin.", "task": "stance", "old": "approving"}
+    with pytest.raises(LabelError, match="approving"):
+        ReviewSession.for_issues(tiny_labels_dir, [stale])
+
+
+def test_the_widget_drives_the_session(tiny_labels_dir, tmp_path):
+    widgets = pytest.importorskip("ipywidgets")
+    _unlabel(tiny_labels_dir)
+    session = ReviewSession.for_letter(tiny_labels_dir, LETTER)
+    view = session.widget(tmp_path / "decisions.jsonl")
+    header, sentence, *controls, buttons, status = view.children
+    menus = {menu.description: menu for menu in controls if isinstance(menu, widgets.Dropdown)}
+    previous_button, next_button, save_button = buttons.children
+    assert set(menus) == {"topic", "actor", "stance"} and "1 / 8" in header.value
+    assert session.items[0].text.split()[0] in sentence.value
+
+    menus["stance"].value = "neutral" if session.choices[0]["stance"] != "neutral" else "support"
+    chosen = menus["stance"].value
+    save_button.click()
+    assert "have not been looked at" in status.value and not (tmp_path / "decisions.jsonl").exists()
+    for _ in range(10):  # past the end stays on the last sentence
+        next_button.click()
+    assert "8 / 8" in header.value
+    previous_button.click()
+    assert "7 / 8" in header.value and menus["stance"].value == session.choices[6]["stance"]
+    save_button.click()
+    assert "toolkit labels import" in status.value
+    rows = [json.loads(line) for line in (tmp_path / "decisions.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert rows[0]["stance"] == chosen and len(rows) == 8
