@@ -66,3 +66,25 @@ def test_the_multi_gpu_config_is_bertje_pinned_to_four_processes():
     multi, single = load_config(EXPERIMENTS / "bert-multigpu.yaml"), load_config(EXPERIMENTS / "bert.yaml")
     assert multi.training.processes == 4 and single.training.processes is None
     assert multi.model == single.model and multi.data == single.data
+
+
+def test_by_task_settings_apply_to_their_task_only(tmp_path):
+    base = f"base: {EXPERIMENTS / 'base.yaml'}\nby_task:\n  topic:\n    model:\n      context: section\n      C: 2.0\n"
+    (tmp_path / "sweep.yaml").write_text(base + "sweep:\n  task: [stance, topic]\n")
+    stance, topic = load_configs(tmp_path / "sweep.yaml")
+    assert (stance.model.context, stance.model.C) == ("none", 1.0)
+    assert (topic.model.context, topic.model.C) == ("section", 2.0)
+
+    (tmp_path / "single.yaml").write_text(base)
+    single = load_config(tmp_path / "single.yaml", ["task=topic", "model.context=none"])  # --set wins over by_task
+    assert (single.model.context, single.model.C) == ("none", 2.0)
+    with pytest.raises(ConfigError, match="by_task cannot be set with --set"):
+        load_config(tmp_path / "single.yaml", ["by_task.topic.model.C=3"])
+    (tmp_path / "bad.yaml").write_text("by_task:\n  topic: section\n")
+    with pytest.raises(ConfigError, match="by_task must map task names to settings"):
+        load_config(tmp_path / "bad.yaml")
+
+
+def test_the_main_job_uses_context_for_topic_only():
+    contexts = {task: load_config(EXPERIMENTS / "tfidf-loo.yaml", [f"task={task}"]).model.context for task in ("stance", "actor", "topic")}
+    assert contexts == {"stance": "none", "actor": "none", "topic": "section+neighbours"}

@@ -22,11 +22,12 @@ def _load(run: Path) -> tuple[dict, dict]:
 
 def _model_description(config: dict) -> str:
     model = config["model"]
+    context = "" if model.get("context", "none") == "none" else " +" + model["context"]
     if model["kind"] == "tfidf":
         tuned = " tuned" if config["training"]["tune"] else ""
-        return f"tfidf {model['features']} {model['classifier']}{tuned}"
+        return f"tfidf {model['features']} {model['classifier']}{tuned}{context}"
     if model["kind"] == "transformer":
-        return f"{Path(model['name_or_path']).name}{' multitask' if model['multitask'] else ''}{'' if model['context'] == 'none' else ' +' + model['context']}"
+        return f"{Path(model['name_or_path']).name}{' multitask' if model['multitask'] else ''}{context}"
     return model["kind"]
 
 

@@ -86,10 +86,11 @@ class ModelConfig:
     word_ngrams: list[int] = field(default_factory=lambda: [1, 2])
     char_ngrams: list[int] = field(default_factory=lambda: [2, 5])
     min_df: int = 1
+    # both kinds: the section heading and/or neighbouring sentences as extra input
+    context: str = "none"
     # transformers
     name_or_path: str = "GroNLP/bert-base-dutch-cased"
     max_length: int = 128
-    context: str = "none"
     multitask: bool = False
 
     def __post_init__(self) -> None:
@@ -290,9 +291,14 @@ def load_configs(path: str | Path, overrides: list[str] | None = None) -> list[E
 
     ``sweep: {model.features: [word, char], task: [topic, actor]}`` gives four
     experiments, each named after its values (``<name>-word-topic``, …).
+    ``by_task: {topic: {model: {context: section}}}`` applies settings only when the
+    experiment's task is that one (after ``sweep`` and ``--set`` have chosen the task).
     """
     path = Path(path)
     data = _read_layers(path)
+    by_task = data.pop("by_task", None) or {}
+    if not isinstance(by_task, dict) or not all(isinstance(layer, dict) for layer in by_task.values()):
+        raise ConfigError(f"{path}: by_task must map task names to settings, e.g. by_task: {{topic: {{model: {{context: section}}}}}}")
     sweep = data.pop("sweep", None) or {}
     if not isinstance(sweep, dict) or not all(isinstance(v, list) and v for v in sweep.values()):
         raise ConfigError(f"{path}: sweep must map dotted keys to non-empty lists of values")
@@ -303,8 +309,12 @@ def load_configs(path: str | Path, overrides: list[str] | None = None) -> list[E
     configs = []
     for combo in combinations:
         layer = copy.deepcopy(data)
-        assignments = [f"{key}={json.dumps(value)}" for key, value in combo] + list(overrides or [])
-        layer = _deep_merge(layer, parse_overrides(assignments))
+        assignments = parse_overrides([f"{key}={json.dumps(value)}" for key, value in combo] + list(overrides or []))
+        layer = _deep_merge(layer, assignments)
+        if "by_task" in assignments:
+            raise ConfigError("by_task cannot be set with --set; set the task's own keys instead (e.g. model.context=none)")
+        # Settings for the chosen task only; sweep values and --set still win over them.
+        layer = _deep_merge(_deep_merge(layer, by_task.get(layer.get("task"), {})), assignments)
         if combo:
             layer["name"] = "-".join([data["name"], *(str(value) for _, value in combo)]).replace("+", "")
         configs.append(_build(ExperimentConfig, layer, ""))

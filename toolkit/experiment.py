@@ -86,6 +86,7 @@ def build_model(config: ExperimentConfig, seed: int, *, progress: bool = False):
             char_ngrams=model.char_ngrams,
             min_df=model.min_df,
             seed=seed,
+            context=model.context,
         )
         if not config.training.tune:
             return pipeline

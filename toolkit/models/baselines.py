@@ -14,7 +14,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
-__all__ = ["ProbabilisticLinearSVC", "TextColumn", "build_baseline", "build_tfidf_pipeline", "top_features"]
+__all__ = ["ProbabilisticLinearSVC", "RecordField", "TextColumn", "build_baseline", "build_tfidf_pipeline", "top_features"]
 
 
 class TextColumn(BaseEstimator, TransformerMixin):
@@ -25,6 +25,31 @@ class TextColumn(BaseEstimator, TransformerMixin):
 
     def transform(self, X):
         return [row["text"] if isinstance(row, dict) else row for row in X]
+
+
+class RecordField(BaseEstimator, TransformerMixin):
+    """One field of sentence records as text: ``text``, ``section`` or ``neighbours``
+    (the previous and next sentence of the same letter). A missing field is empty text;
+    a plain string counts as ``{"text": string}``."""
+
+    def __init__(self, field: str = "text") -> None:
+        self.field = field
+
+    def fit(self, X, y=None):
+        return self
+
+    def _value(self, row) -> str:
+        if not isinstance(row, dict):
+            return row if self.field == "text" else ""
+        if self.field == "neighbours":
+            return " ".join(part for part in (row.get("previous"), row.get("next")) if part)
+        return row.get(self.field) or ""
+
+    def transform(self, X):
+        return [self._value(row) for row in X]
+
+    def get_feature_names_out(self, input_features=None):
+        return np.array([self.field], dtype=object)
 
 
 class ProbabilisticLinearSVC(LinearSVC):
@@ -45,19 +70,51 @@ class ProbabilisticLinearSVC(LinearSVC):
 
 
 def build_tfidf_pipeline(
-    *, features: str, classifier: str, C: float, class_weight: str | None, word_ngrams, char_ngrams, min_df: int, seed: int
+    *,
+    features: str,
+    classifier: str,
+    C: float,
+    class_weight: str | None,
+    word_ngrams,
+    char_ngrams,
+    min_df: int,
+    seed: int,
+    context: str = "none",
 ) -> Pipeline:
-    """Word and/or character n-gram TF-IDF (sublinear TF) into logistic regression or a linear SVM."""
-    parts = []
-    if features in ("word", "word+char"):
-        parts.append(("word", TfidfVectorizer(analyzer="word", ngram_range=tuple(word_ngrams), sublinear_tf=True, min_df=min_df, lowercase=True)))
-    if features in ("char", "word+char"):
-        parts.append(("char", TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(char_ngrams), sublinear_tf=True, min_df=min_df, lowercase=True)))
+    """Word and/or character n-gram TF-IDF (sublinear TF) into logistic regression or a linear SVM.
+
+    ``context`` adds the section heading and/or the neighbouring sentences as separate bags
+    of words (features ``section__…``, ``neighbours__…``), so a word in the heading does
+    not count as the same evidence as that word in the sentence.
+    """
+
+    def tfidf(**options) -> TfidfVectorizer:
+        return TfidfVectorizer(sublinear_tf=True, min_df=min_df, lowercase=True, **options)
+
+    if context == "none":
+        parts = []
+        if features in ("word", "word+char"):
+            parts.append(("word", tfidf(analyzer="word", ngram_range=tuple(word_ngrams))))
+        if features in ("char", "word+char"):
+            parts.append(("char", tfidf(analyzer="char_wb", ngram_range=tuple(char_ngrams))))
+        steps = [("text", TextColumn()), ("features", FeatureUnion(parts))]
+    else:
+        parts = []
+        if features in ("word", "word+char"):
+            parts.append(("word", Pipeline([("field", RecordField("text")), ("tfidf", tfidf(analyzer="word", ngram_range=tuple(word_ngrams)))])))
+        if features in ("char", "word+char"):
+            parts.append(("char", Pipeline([("field", RecordField("text")), ("tfidf", tfidf(analyzer="char_wb", ngram_range=tuple(char_ngrams)))])))
+        for field in ("section", "neighbours"):
+            if field in context:
+                # min_df=1: a heading occurs in one letter only, and that is what it is for
+                vectoriser = TfidfVectorizer(analyzer="word", ngram_range=(1, 1), sublinear_tf=True, lowercase=True)
+                parts.append((field, Pipeline([("field", RecordField(field)), ("tfidf", vectoriser)])))
+        steps = [("features", FeatureUnion(parts))]
     if classifier == "logreg":
         model = LogisticRegression(C=C, class_weight=class_weight, max_iter=2000, random_state=seed)
     else:
         model = ProbabilisticLinearSVC(C=C, class_weight=class_weight, random_state=seed)
-    return Pipeline([("text", TextColumn()), ("features", FeatureUnion(parts)), ("classifier", model)])
+    return Pipeline([*steps, ("classifier", model)])
 
 
 def build_baseline(strategy: str, seed: int) -> Pipeline:
