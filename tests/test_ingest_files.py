@@ -19,6 +19,33 @@ def _body(letter) -> list[str]:
     return [record.text for record in segment_letter(letter) if record.kind == "body"]
 
 
+def test_official_xml_markup_seen_in_real_kamerstukken():
+    """``fixtures/kst-28676-999-markup.xml`` was written for this test (not a real letter), with
+    the markup of the official schema that real kamerstukken use: a BOM and CRLF line ends, a
+    typesetting instruction inside a word (``<?xpp afbm?>``), nested ``divisie``/``kop`` with
+    numbers, nested lists, ``extref``, a footnote in the title and one in the text, a signature
+    whose function runs on after ``<functie>``, and an annex (``bijlage``)."""
+    letter = read_letter(FIXTURES / "kst-28676-999-markup.xml")
+    records = segment_letter(letter)
+    by_kind = {kind: [r.text for r in records if r.kind == kind] for kind in ("body", "heading", "signature", "footnote")}
+    assert by_kind["body"] == [
+        "Hierbij informeer ik u over de bijeenkomst.",
+        "De bondgenotenvergadering was eensgezind.",
+        "Nederland steunt dit.",
+        "Eerste punt van de lijst.",
+        "Tweede punt.",
+        "Een onderdeel.",
+        "Zie www.navo.int voor meer.",
+    ]
+    assert by_kind["heading"] == ["1. Rusland", "a. Onderdeel"]
+    assert by_kind["signature"] == ["De Minister van Buitenlandse Zaken,\nS.A. Blok"]
+    assert by_kind["footnote"] == ["Zie het verslag."]
+    assert not any("bijlage" in r.text.lower() or r.text == "Cel" for r in records)  # the annex is not the letter
+    (note,) = letter.footnotes
+    assert letter.text[: note.marker_offset].endswith("eensgezind.")
+    assert letter.date == "2018-12-12"  # from "Den Haag, 12 december 2018": the file has no isodatum
+
+
 def test_official_xml_fixture_parses_with_metadata_and_footnotes():
     letter = read_letter(FIXTURES / "sru" / "kst-28676-307.xml")
     assert letter.id == "kst-28676-307"
@@ -80,7 +107,7 @@ def test_html_rendering_is_parsed():
     assert kinds["footnote"] == ["Kamerstuk 28 676, nr. 350."]
     assert kinds["signature"] == ["De Minister van Buitenlandse Zaken,\nA.B. Minister"]
     assert letter.date == "2021-06-03" and letter.sender == "Minister van Buitenlandse Zaken"
-    assert not any("Colofon" in r.text or "Zoeken" in r.text for r in records)
+    assert not any("Colofon" in r.text or "Zoeken" in r.text or "bijlage" in r.text.lower() for r in records)
     assert letter.text[: letter.footnotes[0].marker_offset].endswith("spraken over Rusland")
 
 

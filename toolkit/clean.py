@@ -30,6 +30,7 @@ __all__ = [
     "HeadInfo",
     "clean_pdf_text",
     "decode_letter_bytes",
+    "dutch_date",
     "keep_line_end_hyphen",
     "join_wrapped_lines",
     "parse_head",
@@ -465,16 +466,22 @@ _LABELLED_DATE = re.compile(r"^Datum\b")
 _SUBJECT = re.compile(r"^Betreft\s*:?\s*(?P<subject>.*)$")
 
 
+def dutch_date(text: str) -> str | None:
+    """The first date written out in Dutch ("12 december 2018") as ISO ``2018-12-12``, else None."""
+    found = _DATE_IN_TEXT.search(text)
+    if found is None:
+        return None
+    day, month, year = found.groups()
+    return f"{int(year):04d}-{_DUTCH_MONTHS[month]:02d}-{int(day):02d}"
+
+
 def parse_head(head_lines: list[str]) -> HeadInfo:
     """Read number, title, sender, date and document type from head lines."""
     number = title = sender = date = doc_type = None
     for position, line in enumerate(head_lines):
         following = head_lines[position + 1] if position + 1 < len(head_lines) else ""
         if _LABELLED_DATE.match(line) and date is None:
-            found = _DATE_IN_TEXT.search(line) or (_DATE_IN_TEXT.match(following) if line.strip() == "Datum" else None)
-            if found:
-                day, month, year = found.groups()
-                date = f"{int(year):04d}-{_DUTCH_MONTHS[month]:02d}-{int(day):02d}"
+            date = dutch_date(line) or (dutch_date(following) if line.strip() == "Datum" else None)
             continue
         subject = _SUBJECT.match(line)
         if subject and title is None:
@@ -491,10 +498,8 @@ def parse_head(head_lines: list[str]) -> HeadInfo:
             elif title.startswith("GEANNOTEERDE AGENDA"):
                 doc_type = "Brief regering"
             continue
-        date_match = _DATE_IN_TEXT.search(line)
-        if date_match and date is None and _HEAD_LINE_PATTERNS[1].match(line):
-            day, month, year = date_match.groups()
-            date = f"{int(year):04d}-{_DUTCH_MONTHS[month]:02d}-{int(day):02d}"
+        if date is None and _HEAD_LINE_PATTERNS[1].match(line):
+            date = dutch_date(line)
     return HeadInfo(number=number, title=title, sender=sender, date=date, type=doc_type)
 
 

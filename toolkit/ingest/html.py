@@ -23,7 +23,9 @@ _SPACE = re.compile(r"\s+")
 _HEAD_TEXT = re.compile(
     r"^(?:Aan de (?:Voorzitter|voorzitter)|(?:Den Haag|'s-Gravenhage),?\s+\d{1,2}\s+\w+\s+\d{4}|Geachte)"
 )
-_SIGNATURE_TEXT = re.compile(r"^(?:De|Het)\s+(?:Minister|Staatssecretaris|Minister-President)\b[^.]*,")
+_SIGNATURE_TEXT = re.compile(r"^(?:De|Het)\s+(?:[Mm]inister|[Ss]taatssecretaris|[Mm]inister-[Pp]resident)\b[^.]*,")
+# An annex (class "bijlage", as the official rendering marks it) is not the letter's own text.
+_SKIP_CLASSES = frozenset({"bijlage"})
 _NOTE_CLASSES = ("noot", "voetnoot", "footnote", "voetnoten", "footnotes")
 _SKIP_TAGS = {"script", "style", "nav", "header", "footer", "head", "noscript", "form", "button"}
 
@@ -87,7 +89,9 @@ def letter_from_html(data: bytes, *, source: str, letter_id: str | None = None, 
     for element in list(content_root.iter()):
         if not isinstance(element.tag, str) or element.tag in _SKIP_TAGS or element is title_element:
             continue
-        if any(ancestor.tag in _SKIP_TAGS for ancestor in element.iterancestors()):
+        if any(ancestor.tag in _SKIP_TAGS or _classes(ancestor) & _SKIP_CLASSES for ancestor in element.iterancestors()):
+            continue
+        if _classes(element) & _SKIP_CLASSES:
             continue
         classes = _classes(element)
         if element.tag in ("h2", "h3", "h4", "h5", "h6") or classes & {"tussenkop", "kop"}:

@@ -15,7 +15,7 @@ from xml.etree.ElementTree import Element
 from defusedxml import ElementTree as SafeElementTree
 from defusedxml.common import DefusedXmlException
 
-from ..clean import sender_from_title
+from ..clean import dutch_date, sender_from_title
 from ..errors import IngestError
 from ..records import Block, Footnote, Letter
 from .identity import identity_from_name
@@ -109,7 +109,8 @@ class _BodyWalker:
                 self.heading(label)
             elif name == "lijst":
                 self.walk_list(child)
-            elif name in ("noot", "titel", "stuknr", "metadata"):
+            elif name in ("noot", "titel", "stuknr", "metadata", "bijlage"):
+                # An annex (bijlage: reports, tables) is not the letter's own text.
                 continue
             else:
                 self.walk(child)
@@ -129,15 +130,27 @@ class _BodyWalker:
         paragraphs = [al for al in element.iter() if _local(al.tag) == "al"]
         texts = [_clean(_inline_text(al)) for al in paragraphs] or [_clean(_inline_text(element))]
         self.head.extend(Block("head", text) for text in texts if text)
+        if self.date is None and _local(element.tag) in ("plaats-datum", "dagtekening", "datumtekst"):
+            self.date = next((found for found in map(dutch_date, texts) if found), None)  # written out, no isodatum
 
     def _signature(self, element: Element) -> None:
         signers = [node for node in element.iter() if _local(node.tag) == "ondertekening"]
         if not signers and _local(element.tag) != "slotformule":
             signers = [element]
         for signer in signers:
-            lines = [_clean(_inline_text(part)) for part in signer]
-            lines = [line for line in lines if line] or [_clean(_inline_text(signer))]
-            self.signature.append(Block("signature", "\n".join(lines)))
+            # "<functie>De Minister</functie> van Buitenlandse Zaken,<naam>…</naam>": the function
+            # runs on in the text between the elements; each name is a line of its own.
+            lines, current = [], [signer.text or ""]
+            for part in signer:
+                if _local(part.tag) == "naam":
+                    lines += ["".join(current), _inline_text(part)]
+                    current = [part.tail or ""]
+                else:
+                    current.append(_inline_text(part) + (part.tail or ""))
+            lines.append("".join(current))
+            lines = [_clean(line) for line in lines if _clean(line)]
+            if lines:
+                self.signature.append(Block("signature", "\n".join(lines)))
 
 
 def letter_from_kamerstuk_xml(
