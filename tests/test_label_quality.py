@@ -79,16 +79,23 @@ def test_the_review_loop_restores_the_label_through_labels_revise(tiny_labels_di
     assert stored[victim["id"]]["revisions"][-1]["rule"] == "S5"
 
 
-def test_only_the_first_seed_and_the_chosen_task_are_judged(tmp_path):
-    confident = {"a": 0.9, "b": 0.1}
-    rows = [_row(i, "a" if i % 2 else "b", confident if i % 2 else {"a": 0.1, "b": 0.9}) for i in range(12)]
-    rows += [_row(i, "a", confident, seed=1) for i in range(12)] + [_row(i, "x", {"x": 0.5, "y": 0.5}, task="actor") for i in range(12)]
+def test_seeds_are_averaged_and_only_the_chosen_task_is_judged(tmp_path):
+    def probabilities(i: int, sure: float) -> dict:
+        return {"a": sure, "b": 1 - sure} if i % 2 else {"a": 1 - sure, "b": sure}
+
+    gold = ["a" if i % 2 else "b" for i in range(12)]
+    # Both seeds contradict sentence 1; only the second contradicts sentence 0, which its mean keeps.
+    rows = [_row(i, gold[i], probabilities(i, {1: 0.1}.get(i, 0.9))) for i in range(12)]
+    rows += [_row(i, gold[i], probabilities(i, {0: 0.05, 1: 0.0}.get(i, 0.9)), seed=1) for i in range(12)]
+    rows += [_row(i, "x", {"x": 0.5, "y": 0.5}, task="actor") for i in range(12)]
     run = _write_predictions(tmp_path / "run", rows)
     with pytest.raises(LabelError, match="holds predictions for actor, stance; choose one with --task"):
         find_label_issues(run)
     result = find_label_issues(run, task="stance")
-    assert result["sentences"] == 12 and result["issues"] == []
-    assert issues_markdown(result).startswith("0 of 12 sentences (3 letters) flagged")
+    assert (result["sentences"], result["seeds"]) == (12, 2)
+    assert [issue["id"] for issue in result["issues"]] == ["s1"]
+    assert result["issues"][0]["label_quality"] == pytest.approx(0.05)
+    assert issues_markdown(result).startswith("1 of 12 sentences (3 letters) flagged")
 
 
 @pytest.mark.parametrize(

@@ -31,8 +31,8 @@ __all__ = ["find_label_issues", "issues_markdown"]
 _DECIMALS = 4
 
 
-def _run_predictions(run_dir: Path, task: str | None) -> tuple[str, list[dict[str, Any]]]:
-    """The first seed's predictions for one task, each sentence once."""
+def _run_predictions(run_dir: Path, task: str | None) -> tuple[str, list[dict[str, Any]], int]:
+    """One task's predictions, each sentence once, with probabilities averaged over the run's seeds."""
     path = run_dir / "predictions.jsonl"
     if not path.is_file():
         raise LabelError(f"{run_dir}: not a finished run directory (no predictions.jsonl)")
@@ -46,18 +46,30 @@ def _run_predictions(run_dir: Path, task: str | None) -> tuple[str, list[dict[st
         task = tasks[0]
     elif task not in tasks:
         raise LabelError(f"{run_dir} has no predictions for task {task!r}; it has {', '.join(tasks)}")
-    first_seed = min(row["seed"] for row in rows)
-    chosen = [row for row in rows if row["task"] == task and row["seed"] == first_seed]
+    rows = [row for row in rows if row["task"] == task]
+    seeds = sorted({row["seed"] for row in rows})
+    by_seed = {seed: [row for row in rows if row["seed"] == seed] for seed in seeds}
+    chosen = by_seed[seeds[0]]
     ids = [row["id"] for row in chosen]
     if len(set(ids)) != len(ids):
         raise LabelError(f"{run_dir}: a sentence is predicted by more than one split; out-of-sample probabilities need each sentence once")
-    return task, chosen
+    # Several seeds (e.g. a transformer run) judge the same sentences: their mean is steadier.
+    totals: dict[str, dict[str, float]] = {}
+    for seed_rows in by_seed.values():
+        if sorted(row["id"] for row in seed_rows) != sorted(ids):
+            raise LabelError(f"{run_dir}: the seeds of the run predicted different sentences; cannot average them")
+        for row in seed_rows:
+            target = totals.setdefault(row["id"], {})
+            for label, probability in row["probabilities"].items():
+                target[label] = target.get(label, 0.0) + probability / len(seeds)
+    return task, [{**row, "probabilities": totals[row["id"]]} for row in chosen], len(seeds)
 
 
 def find_label_issues(run_dir: str | Path, *, task: str | None = None) -> dict[str, Any]:
     """Sentences whose stored label the run's out-of-sample probabilities contradict.
 
-    Returns ``{"run", "task", "sentences", "letters", "classes", "issues"}``. ``issues``
+    Returns ``{"run", "task", "sentences", "letters", "seeds", "classes", "issues"}``; with
+    several seeds the probabilities are their mean. ``issues``
     is ordered from the least to the most trustworthy label (cleanlab's
     self-confidence score). Each issue is a change for ``toolkit labels revise``:
     ``id``, ``task``, ``old`` (the stored label) and ``new`` (None, for the reviewer to
@@ -72,7 +84,7 @@ def find_label_issues(run_dir: str | Path, *, task: str | None = None) -> dict[s
     from cleanlab.rank import get_label_quality_scores
 
     run_dir = Path(run_dir)
-    task, rows = _run_predictions(run_dir, task)
+    task, rows, seeds = _run_predictions(run_dir, task)
     classes = sorted({label for row in rows for label in row["probabilities"]} | {row["gold"] for row in rows})
     given_classes = {row["gold"] for row in rows}
     if len(given_classes) < 2:
@@ -106,6 +118,7 @@ def find_label_issues(run_dir: str | Path, *, task: str | None = None) -> dict[s
         "task": task,
         "sentences": len(rows),
         "letters": len({row["letter_id"] for row in rows}),
+        "seeds": seeds,
         "classes": classes,
         "issues": issues,
     }
