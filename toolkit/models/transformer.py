@@ -997,6 +997,26 @@ class _TransformerBase(BaseEstimator):
             with tempfile.TemporaryDirectory(prefix="toolkit-checkpoints-") as directory:
                 yield Path(directory)
 
+    def _train(self, n_rows, lengths, make_batch, compute_loss, evaluate, fingerprint, labels, desc: str) -> None:
+        """The shared training loop, with checkpoints; its record is kept on the estimator."""
+        with self._checkpoint_root() as root:
+            outcome = _train_loop(
+                self.model_,
+                n_rows,
+                lengths,
+                make_batch,
+                compute_loss,
+                self._loop_settings(desc),
+                evaluate=evaluate,
+                checkpoints=_Checkpoints(root, fingerprint, labels),
+                resume=bool(self.resume),
+            )
+        self.model_.eval()
+        self.history_ = outcome["history"]
+        self.best_epoch_ = outcome["best_epoch"]
+        self.stopped_early_ = outcome["stopped_early"]
+        self.world_size_ = outcome["world_size"]
+
     def _toolkit_metadata(self) -> dict[str, Any]:
         return {
             "format": _FORMAT,
@@ -1159,24 +1179,7 @@ class TransformerClassifier(ClassifierMixin, _TransformerBase):
                 proba = self._proba(model, validation_features, progress=False)
                 return float(f1_score(validation_targets, proba.argmax(axis=1), average="macro", labels=np.unique(validation_targets)))
 
-        with self._checkpoint_root() as root:
-            checkpoints = _Checkpoints(root, fingerprint, list(self.model_labels_))
-            outcome = _train_loop(
-                self.model_,
-                len(train),
-                lengths,
-                make_batch,
-                compute_loss,
-                self._loop_settings("fine-tuning"),
-                evaluate=evaluate,
-                checkpoints=checkpoints,
-                resume=bool(self.resume),
-            )
-        self.model_.eval()
-        self.history_ = outcome["history"]
-        self.best_epoch_ = outcome["best_epoch"]
-        self.stopped_early_ = outcome["stopped_early"]
-        self.world_size_ = outcome["world_size"]
+        self._train(len(train), lengths, make_batch, compute_loss, evaluate, fingerprint, list(self.model_labels_), "fine-tuning")
 
     # -- prediction
 
@@ -1412,24 +1415,7 @@ class MultiTaskTransformerClassifier(_TransformerBase):
                         scores.append(f1_score(gold[labelled], predicted, average="macro", labels=np.unique(gold[labelled])))
                 return float(np.mean(scores)) if scores else 0.0
 
-        with self._checkpoint_root() as root:
-            checkpoints = _Checkpoints(root, fingerprint, label_record)
-            outcome = _train_loop(
-                self.model_,
-                len(train),
-                lengths,
-                make_batch,
-                compute_loss,
-                self._loop_settings("multi-task fine-tuning"),
-                evaluate=evaluate,
-                checkpoints=checkpoints,
-                resume=bool(self.resume),
-            )
-        self.model_.eval()
-        self.history_ = outcome["history"]
-        self.best_epoch_ = outcome["best_epoch"]
-        self.stopped_early_ = outcome["stopped_early"]
-        self.world_size_ = outcome["world_size"]
+        self._train(len(train), lengths, make_batch, compute_loss, evaluate, fingerprint, label_record, "multi-task fine-tuning")
 
     def _proba(self, model, features, *, progress: bool) -> dict[str, np.ndarray]:
         if not features:
