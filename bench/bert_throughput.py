@@ -11,7 +11,7 @@ Measures, each in a fresh process (so peak memory is that configuration's own):
 
 Sentences are the corpus' body sentences (batch 16). Prints one line per measurement.
 
-    python bench/bert_throughput.py [--model models/bert-small-nl] [--steps 8]
+    python bench/bert_throughput.py [--model models/bert-small-nl] [--steps 8] [--device cuda]
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ def _measure(spec: dict) -> dict:
 
     torch.manual_seed(0)
     torch.set_num_threads(spec["threads"])
+    device = torch.device(spec["device"])
     table = load_labelled_table()
     texts = table.texts
     tokenizer = AutoTokenizer.from_pretrained(spec["tokenizer"])
@@ -48,27 +49,45 @@ def _measure(spec: dict) -> dict:
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     batches = [[texts[i] for i in order[start:start + batch_size]] for start in range(0, len(order), batch_size)]
     batches = batches[:: max(1, len(batches) // steps)][:steps]
+    model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=5e-5)
-    autocast = torch.autocast("cpu", dtype=torch.bfloat16) if spec["bf16"] else torch.autocast("cpu", enabled=False)
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=spec["bf16"])
+
+    def encode(batch):
+        encoded = tokenizer(batch, padding=padding, truncation=True, max_length=128, return_tensors="pt")
+        return {key: value.to(device) for key, value in encoded.items()}
+
+    def synchronise():
+        if device.type == "cuda":
+            torch.cuda.synchronize()
 
     model.train()
+    if device.type == "cuda":  # one untimed step: CUDA context, kernels and allocator warm up
+        with autocast:
+            model(**encode(batches[0]), labels=torch.zeros(len(batches[0]), dtype=torch.long, device=device)).loss.backward()
+        optimizer.zero_grad()
+        synchronise()
     started = time.perf_counter()
     for batch in batches:
-        encoded = tokenizer(batch, padding=padding, truncation=True, max_length=128, return_tensors="pt")
         with autocast:
-            loss = model(**encoded, labels=torch.zeros(len(batch), dtype=torch.long)).loss
+            loss = model(**encode(batch), labels=torch.zeros(len(batch), dtype=torch.long, device=device)).loss
         loss.backward()
         optimizer.step()
         optimizer.zero_grad()
+    synchronise()
     train_rate = sum(len(b) for b in batches) / (time.perf_counter() - started)
 
     model.eval()
     started = time.perf_counter()
     with torch.no_grad(), autocast:
         for batch in batches:
-            model(**tokenizer(batch, padding=padding, truncation=True, max_length=128, return_tensors="pt"))
+            model(**encode(batch))
+    synchronise()
     infer_rate = sum(len(b) for b in batches) / (time.perf_counter() - started)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB → MiB on Linux
+    if device.type == "cuda":
+        peak = torch.cuda.max_memory_allocated(device) / 2**20  # GPU memory
+    else:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB → MiB on Linux
     return {**spec, "train_per_s": train_rate, "infer_per_s": infer_rate, "peak_mib": peak, "sentences": len(texts)}
 
 
@@ -82,10 +101,11 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "bert-small-nl")
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (on a GPU machine; peak memory is then GPU memory)")
     args = parser.parse_args()
     if not (args.model / "config.json").exists():
         raise SystemExit(f"{args.model} not found; build it first with: toolkit pretrain --out {args.model}")
-    common = {"model": str(args.model), "tokenizer": str(args.model), "threads": args.threads, "steps": args.steps}
+    common = {"model": str(args.model), "tokenizer": str(args.model), "threads": args.threads, "steps": args.steps, "device": args.device}
     results = []
     for architecture, padding, bf16 in [
         ("small", "dynamic", False),
