@@ -31,6 +31,13 @@ def test_run_writes_a_complete_run_directory(tiny_labels_dir, tmp_path):
     assert provenance["data_fingerprint"] == metrics["data_fingerprint"]
     assert "scikit-learn" in provenance["versions"]
     assert not [p for p in result.path.parent.iterdir() if p.name.startswith(".")]
+    per_letter = topic["model"]["per_letter"]
+    assert len(per_letter) == 6 and sum(figures["n"] for figures in per_letter.values()) == topic["model"]["n"]
+    predictions = [json.loads(line) for line in (result.path / "predictions.jsonl").read_text().splitlines()]
+    first = sorted(per_letter)[0]
+    rows = [row for row in predictions if row["letter_id"] == first]
+    assert per_letter[first]["accuracy"] == pytest.approx(sum(r["gold"] == r["predicted"] for r in rows) / len(rows), abs=1e-6)
+    assert (result.path / "letters_topic.png").stat().st_size > 0
 
 
 def test_same_config_twice_gives_byte_identical_results(tiny_labels_dir, tmp_path):

@@ -37,7 +37,7 @@ from .dataset import (
     time_ordered_split,
 )
 from .errors import ConfigError, DatasetError, ModelError
-from .evaluate import classification_metrics, letter_bootstrap_interval, summarise_seeds
+from .evaluate import classification_metrics, letter_bootstrap_interval, macro_f1, summarise_seeds
 from .models import distributed
 
 __all__ = ["RunResult", "build_model", "make_splits", "run_experiment", "run_directory_name"]
@@ -247,7 +247,25 @@ def _evaluate(table, task, rows, predicted, config: ExperimentConfig, seed: int)
     metrics["macro_f1_interval"] = [low, high]
     metrics["interval_resamples"] = "letters" if several_letters else "sentences (one test letter)"
     metrics["test_letters"] = len(set(letters))
+    if several_letters:
+        metrics["per_letter"] = _per_letter(gold, list(predicted), letters)
     return metrics
+
+
+def _per_letter(gold: list[str], predicted: list[str], letters: list[str]) -> dict[str, dict[str, Any]]:
+    """Macro-F1 and accuracy on each test letter's own sentences: where a model fails, not only how much."""
+    rows: dict[str, list[int]] = {}
+    for index, letter in enumerate(letters):
+        rows.setdefault(letter, []).append(index)
+    result = {}
+    for letter, indices in sorted(rows.items()):
+        letter_gold, letter_predicted = [gold[i] for i in indices], [predicted[i] for i in indices]
+        result[letter] = {
+            "n": len(indices),
+            "macro_f1": round(macro_f1(letter_gold, letter_predicted), 6),
+            "accuracy": round(sum(g == p for g, p in zip(letter_gold, letter_predicted)) / len(indices), 6),
+        }
+    return result
 
 
 def _run_seed(config, table, tasks, splits, seed, progress, parallel_jobs):
@@ -441,7 +459,7 @@ def _final_model(config, table, tasks, splits, seed, last_model, progress):
 def _write_artifacts(staging, config, table, tasks, metrics, prediction_rows, model, model_format, data_fingerprint):
     import yaml
 
-    from .report import plot_confusion_matrix
+    from .report import plot_confusion_matrix, plot_per_letter
 
     (staging / "config.yaml").write_text(yaml.safe_dump(config_to_dict(config), sort_keys=False, allow_unicode=True), encoding="utf-8")
     _write_json(staging / "metrics.json", metrics)
@@ -467,6 +485,9 @@ def _write_artifacts(staging, config, table, tasks, metrics, prediction_rows, mo
         task_metrics = metrics["tasks"][task]["model"]
         matrix = task_metrics["confusion_matrix"]
         plot_confusion_matrix(matrix, task_metrics["labels"], f"{config.name}: {task}", staging / f"confusion_{task}.png")
+        if "per_letter" in task_metrics:
+            plot_per_letter(task_metrics["per_letter"], task_metrics["macro_f1"], f"{config.name}: {task}, per held-out letter",
+                            staging / f"letters_{task}.png")
         report_lines += [_per_class_report(task, metrics["tasks"][task]), ""]
     if config.model.kind == "tfidf":
         from .models.baselines import top_features

@@ -73,3 +73,26 @@ def plot_confusion_matrix(matrix, labels: Sequence[str], title: str, path) -> No
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
+
+
+def plot_per_letter(per_letter: Mapping[str, Mapping[str, float]], overall: float, title: str, path) -> None:
+    """Save a bar chart of macro-F1 per held-out letter (sorted, the lowest at the bottom) with the overall score as a line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    letters = sorted(per_letter, key=lambda letter: (per_letter[letter]["macro_f1"], letter))
+    scores = [per_letter[letter]["macro_f1"] for letter in letters]
+    labels = [f"{letter} (n={per_letter[letter]['n']})" for letter in letters]
+    figure, axis = plt.subplots(figsize=(8, max(3.0, 0.28 * len(letters) + 1.2)))
+    axis.barh(range(len(letters)), scores, color="steelblue")
+    axis.axvline(overall, color="darkred", linestyle="--", label=f"all letters: {overall:.3f}")
+    axis.set_yticks(range(len(letters)), labels, fontsize=7)
+    axis.set_xlim(0, 1)
+    axis.set_xlabel("macro-F1 on the letter's own sentences")
+    axis.set_title(title)
+    axis.legend(loc="lower right", fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
