@@ -212,8 +212,8 @@ def _drop_side_columns(lines: list[_Line]) -> list[_Line]:
             text = lines[index].text
             if not text:
                 index += 1
-            elif _SIDE_COLUMN_LABEL.match(text):
-                bare_label = _SIDE_COLUMN_LABEL.match(text).end() == len(text)
+            elif label := _SIDE_COLUMN_LABEL.match(text):
+                bare_label = label.end() == len(text)
                 index += 2 if bare_label and index + 1 < len(lines) and lines[index + 1].text else 1
             else:
                 break

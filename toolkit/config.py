@@ -308,13 +308,12 @@ def load_configs(path: str | Path, overrides: list[str] | None = None) -> list[E
         combinations = [combo + [(key, value)] for combo in combinations for value in values]
     configs = []
     for combo in combinations:
-        layer = copy.deepcopy(data)
         assignments = parse_overrides([f"{key}={json.dumps(value)}" for key, value in combo] + list(overrides or []))
-        layer = _deep_merge(layer, assignments)
         if "by_task" in assignments:
             raise ConfigError("by_task cannot be set with --set; set the task's own keys instead (e.g. model.context=none)")
         # Settings for the chosen task only; sweep values and --set still win over them.
-        layer = _deep_merge(_deep_merge(layer, by_task.get(layer.get("task"), {})), assignments)
+        task = assignments.get("task", data.get("task"))
+        layer = _deep_merge(_deep_merge(data, by_task.get(task, {})), assignments)
         if combo:
             layer["name"] = "-".join([data["name"], *(str(value) for _, value in combo)]).replace("+", "")
         configs.append(_build(ExperimentConfig, layer, ""))

@@ -202,9 +202,10 @@ class ReviewSession:
             header.value = f"<b>{index + 1} / {len(self.items)}</b> · {escape(item.letter_id)}" + (
                 f" · <i>{escape(item.section)}</i>" if item.section else ""
             )
-            context = "".join(f"<p style='color:gray'>{escape(text)}</p>" for text in [item.previous] if text)
-            after = "".join(f"<p style='color:gray'>{escape(text)}</p>" for text in [item.next] if text)
-            sentence.value = f"{context}<p><b>{escape(item.text)}</b></p>{after}"
+            def around(text: str | None) -> str:
+                return f"<p style='color:gray'>{escape(text)}</p>" if text else ""
+
+            sentence.value = f"{around(item.previous)}<p><b>{escape(item.text)}</b></p>{around(item.next)}"
 
         def on_menu(change, task: str) -> None:
             if not drawing["busy"]:

@@ -91,9 +91,9 @@ def letter_from_html(data: bytes, *, source: str, letter_id: str | None = None, 
             continue
         if any(ancestor.tag in _SKIP_TAGS or _classes(ancestor) & _SKIP_CLASSES for ancestor in element.iterancestors()):
             continue
-        if _classes(element) & _SKIP_CLASSES:
-            continue
         classes = _classes(element)
+        if classes & _SKIP_CLASSES:
+            continue
         if element.tag in ("h2", "h3", "h4", "h5", "h6") or classes & {"tussenkop", "kop"}:
             heading = _text(element)
             if heading:

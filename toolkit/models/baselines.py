@@ -17,16 +17,6 @@ from sklearn.svm import LinearSVC
 __all__ = ["ProbabilisticLinearSVC", "RecordField", "TextColumn", "build_baseline", "build_tfidf_pipeline", "top_features"]
 
 
-class TextColumn(BaseEstimator, TransformerMixin):
-    """Take the ``text`` field of sentence records (strings pass through)."""
-
-    def fit(self, X, y=None):
-        return self
-
-    def transform(self, X):
-        return [row["text"] if isinstance(row, dict) else row for row in X]
-
-
 class RecordField(BaseEstimator, TransformerMixin):
     """One field of sentence records as text: ``text``, ``section`` or ``neighbours``
     (the previous and next sentence of the same letter). A missing field is empty text;
@@ -50,6 +40,15 @@ class RecordField(BaseEstimator, TransformerMixin):
 
     def get_feature_names_out(self, input_features=None):
         return np.array([self.field], dtype=object)
+
+
+class TextColumn(RecordField):
+    """``RecordField("text")``: the sentence itself, under the name saved plain pipelines use."""
+
+    field = "text"  # a class attribute too, so models saved before RecordField existed still load
+
+    def __init__(self) -> None:
+        pass
 
 
 class ProbabilisticLinearSVC(LinearSVC):
@@ -91,19 +90,15 @@ def build_tfidf_pipeline(
     def tfidf(**options) -> TfidfVectorizer:
         return TfidfVectorizer(sublinear_tf=True, min_df=min_df, lowercase=True, **options)
 
+    sentence = []
+    if features in ("word", "word+char"):
+        sentence.append(("word", tfidf(analyzer="word", ngram_range=tuple(word_ngrams))))
+    if features in ("char", "word+char"):
+        sentence.append(("char", tfidf(analyzer="char_wb", ngram_range=tuple(char_ngrams))))
     if context == "none":
-        parts = []
-        if features in ("word", "word+char"):
-            parts.append(("word", tfidf(analyzer="word", ngram_range=tuple(word_ngrams))))
-        if features in ("char", "word+char"):
-            parts.append(("char", tfidf(analyzer="char_wb", ngram_range=tuple(char_ngrams))))
-        steps = [("text", TextColumn()), ("features", FeatureUnion(parts))]
+        steps = [("text", TextColumn()), ("features", FeatureUnion(sentence))]
     else:
-        parts = []
-        if features in ("word", "word+char"):
-            parts.append(("word", Pipeline([("field", RecordField("text")), ("tfidf", tfidf(analyzer="word", ngram_range=tuple(word_ngrams)))])))
-        if features in ("char", "word+char"):
-            parts.append(("char", Pipeline([("field", RecordField("text")), ("tfidf", tfidf(analyzer="char_wb", ngram_range=tuple(char_ngrams)))])))
+        parts = [(name, Pipeline([("field", RecordField("text")), ("tfidf", vectoriser)])) for name, vectoriser in sentence]
         for field in ("section", "neighbours"):
             if field in context:
                 # min_df=1: a heading occurs in one letter only, and that is what it is for

@@ -36,7 +36,6 @@ import numpy as np
 from ..errors import ModelError
 
 __all__ = [
-    "all_agree",
     "all_sum",
     "barrier",
     "broadcast_float",
@@ -178,18 +177,6 @@ def broadcast_float(value: float) -> float:
 def broadcast_flag(flag: bool) -> bool:
     """Rank 0's decision on every process, so all processes take the same branch."""
     return bool(broadcast_float(1.0 if flag else 0.0))
-
-
-def all_agree(flag: bool) -> bool:
-    """True on every process only when ``flag`` is true on every process."""
-    if not is_launched():
-        return bool(flag)
-    import torch
-    import torch.distributed as dist
-
-    tensor = torch.tensor([1 if flag else 0], dtype=torch.int64)
-    dist.all_reduce(tensor, op=dist.ReduceOp.MIN)
-    return bool(tensor.item())
 
 
 def all_sum(values: list[float]) -> list[float]:

@@ -145,12 +145,12 @@ def _build_tokenizer(texts: list[str], vocab_size: int, lowercase: bool, model_m
 
 def _save_tokenizer(tokenizer, directory: Path) -> None:
     tokenizer.save_pretrained(directory)
-    vocab = sorted(tokenizer.get_vocab().items(), key=lambda item: item[1])
     # A WordPiece (BERT) vocabulary also as vocab.txt, for tools and older transformers
     # versions that read it; BPE tokenizers (RobBERT, XLM-R) have their own files.
     backend = getattr(tokenizer, "backend_tokenizer", None)
     wordpiece = backend is not None and type(backend.model).__name__ == "WordPiece"
     if wordpiece and not (directory / "vocab.txt").exists():
+        vocab = sorted(tokenizer.get_vocab().items(), key=lambda item: item[1])
         (directory / "vocab.txt").write_text("".join(f"{token}\n" for token, _ in vocab), encoding="utf-8")
 
 

@@ -714,8 +714,8 @@ def _train_loop(
     state: dict[str, Any] = {"epoch": 0, "history": [], "best_score": None, "best_epoch": None, "bad_epochs": 0, "finished": False}
     if checkpoints is not None and resume:
         saved = checkpoints.read_state()
-        everyone, nobody = distributed.all_agree(saved is not None), distributed.all_agree(saved is None)
-        if not (everyone or nobody):
+        seeing = distributed.all_sum([saved is not None])[0]
+        if 0 < seeing < processes:
             raise ModelError(
                 f"resume: some processes see the checkpoint in {checkpoints.last} and others do not; "
                 "resuming a multi-process run needs output_dir on a disk every process can read"
@@ -731,7 +731,7 @@ def _train_loop(
         model.train()
         batches = _training_batches(lengths, global_batch, np.random.default_rng([settings.seed, epoch]), settings.group_by_length)
         started, loss_sum, seen = time.perf_counter(), 0.0, 0
-        bar = _progress_bar(len(batches), f"{settings.desc} epoch {epoch + 1}/{settings.epochs}", settings.progress and main)
+        bar = _progress_bar(len(batches), f"{settings.desc} epoch {epoch + 1}/{settings.epochs}", settings.progress)
         optimizer.zero_grad(set_to_none=True)
         with bar, _oom_advice(settings.batch_size, settings.max_length):
             for index, rows in enumerate(batches):
