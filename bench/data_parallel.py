@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _worker(model: str, sentences: int, batch_size: int, threads: int, out: Path) -> None:
     from toolkit.dataset import load_labelled_table
-    from toolkit.models import distributed
+    from toolkit import launch as distributed
     from toolkit.models.transformer import TransformerClassifier
 
     table = load_labelled_table()

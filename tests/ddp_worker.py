@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from toolkit.models import distributed
+from toolkit import launch as distributed
 from toolkit.models.transformer import TransformerClassifier
 
 VERBS = {"support": ["steunt", "verwelkomt"], "critical": ["veroordeelt", "betreurt"], "neutral": ["bespreekt", "noemt"]}

@@ -25,7 +25,7 @@ def test_record_field_reads_text_section_and_neighbours():
     rows = [{"text": "Zin.", "section": "Rusland", "previous": "Ervoor.", "next": "Erna."}, {"text": "Alleen."}, "Een string."]
     assert RecordField("text").fit(rows).transform(rows) == ["Zin.", "Alleen.", "Een string."]
     assert RecordField("section").transform(rows) == ["Rusland", "", ""]
-    assert RecordField("neighbours").transform(rows) == ["Ervoor. Erna.", "", ""]
+    assert RecordField("neighbours").transform(rows) == ["Ervoor. | Erna.", "", ""]  # the one context separator
 
 
 @pytest.mark.parametrize("context", ["section", "neighbours", "section+neighbours"])

@@ -42,7 +42,7 @@ def test_overrides_from_the_command_line():
         ("model.classifier=forest", "model.classifier: 'forest' is not allowed; choose one of logreg, svm"),
         ("data.split.kind=random", "data.split.kind"),
         ("model.C=-1", "model.C: must be > 0"),
-        ("training.tune={gamma: [1]}", "'gamma' is not a model parameter"),
+        ("training.tune={gamma: [1]}", "training.tune.gamma: cannot be tuned for model.kind=tfidf"),
         ("model.word_ngrams=[3, 1]", "model.word_ngrams"),
         ("training.epochs=many", "training.epochs: expected int"),
         ("training.processes=0", "training.processes: must be > 0"),

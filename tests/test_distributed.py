@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from toolkit.errors import ModelError
-from toolkit.models import distributed
+from toolkit import launch as distributed
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
@@ -172,7 +172,7 @@ def test_cli_under_accelerate_and_torchrun_pretrains_and_runs_with_one_writer(ti
                 "training.seeds=[0]", "training.epochs=3", "training.early_stopping_patience=1", "training.num_threads=1",
                 "training.batch_size=4", "model.max_length=48", "evaluation.bootstrap_samples=20"]
     arguments = ["-m", "toolkit.cli", "run", str(ROOT / "experiments" / "bert-multigpu.yaml"), "--quiet",
-                 "--output-dir", str(tmp_path / "runs"), "--set", "task=all", "--set", "model.multitask=true",
+                 "--output-dir", str(tmp_path / "runs"), "--set", "task=all",
                  "--set", "data.split.kind=holdout", "--set", "data.split.test_letters=[rec-2015-01-tiny-5]"]
     for setting in settings:
         arguments += ["--set", setting]

@@ -73,7 +73,7 @@ def test_no_test_letter_sentence_is_used_for_training(tiny_labels_dir, tmp_path,
 
 def test_nested_tuning_runs_inside_training_letters(tiny_labels_dir, tmp_path):
     config = _config(tiny_labels_dir, tmp_path, "training.tune={C: [0.5, 2.0]}", "training.inner_folds=2",
-                     "data.split.kind=holdout", f"data.split.test_letters=[rec-2010-01-tiny-0]")
+                     "data.split.kind=holdout", "data.split.test_letters=[rec-2010-01-tiny-0]")
     result = run_experiment(config, progress=False)
     assert json.loads((result.path / "metrics.json").read_text())["tasks"]["topic"]["model"]["test_letters"] == 1
 

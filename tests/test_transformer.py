@@ -22,14 +22,11 @@ pytest.importorskip("transformers")
 from sklearn.base import clone  # noqa: E402
 
 from toolkit.errors import ModelError  # noqa: E402
-from toolkit.models import transformer  # noqa: E402
 from toolkit.models.pretrain import PretrainConfig, pretrain_mlm, train_tokenizer  # noqa: E402
-from toolkit.models.transformer import (  # noqa: E402
-    MultiTaskTransformerClassifier,
-    TransformerClassifier,
-    build_second_segment,
-    split_by_letter,
-)
+from toolkit.models import engine, loading  # noqa: E402
+from toolkit.models.context import context_text  # noqa: E402
+from toolkit.models.multitask import MultiTaskTransformerClassifier  # noqa: E402
+from toolkit.models.transformer import TransformerClassifier, split_by_letter  # noqa: E402
 
 SUBJECTS = [
     "De minister",
@@ -137,16 +134,16 @@ def test_importing_the_package_does_not_import_torch():
 
 def test_second_segment_per_context_mode():
     row = {"text": "Zin.", "section": "Rusland", "previous": "Vorige zin.", "next": "Volgende zin.", "letter_id": "a"}
-    assert build_second_segment(row, "none") is None
-    assert build_second_segment(row, "section") == "Rusland"
-    assert build_second_segment(row, "neighbours") == "Vorige zin. | Volgende zin."
-    assert build_second_segment(row, "section+neighbours") == "Rusland | Vorige zin. | Volgende zin."
+    assert context_text(row, "none") is None
+    assert context_text(row, "section") == "Rusland"
+    assert context_text(row, "neighbours") == "Vorige zin. | Volgende zin."
+    assert context_text(row, "section+neighbours") == "Rusland | Vorige zin. | Volgende zin."
     first = {"text": "Eerste zin.", "section": None, "previous": None, "next": "Tweede zin.", "letter_id": "a"}
-    assert build_second_segment(first, "section") is None
-    assert build_second_segment(first, "section+neighbours") == "Tweede zin."
-    assert build_second_segment({"text": "Alleen."}, "neighbours") is None
+    assert context_text(first, "section") is None
+    assert context_text(first, "section+neighbours") == "Tweede zin."
+    assert context_text({"text": "Alleen."}, "neighbours") is None
     with pytest.raises(ModelError, match="context"):
-        build_second_segment(row, "paragraph")
+        context_text(row, "paragraph")
 
 
 def test_context_never_comes_from_another_letter():
@@ -154,13 +151,13 @@ def test_context_never_comes_from_another_letter():
     for row in X:
         texts_by_letter.setdefault(row["letter_id"], set()).add(row["text"])
     for row in X:
-        segment = build_second_segment(row, "neighbours")
+        segment = context_text(row, "neighbours")
         parts = segment.split(" | ") if segment else []
         assert parts and all(part in texts_by_letter[row["letter_id"]] for part in parts)
     # the first and last sentence of each letter have one neighbour only
     firsts = [row for row in X if row["previous"] is None]
     assert len(firsts) == N_LETTERS
-    assert all(build_second_segment(row, "neighbours") == row["next"] for row in firsts)
+    assert all(context_text(row, "neighbours") == row["next"] for row in firsts)
 
 
 def test_split_by_letter_never_puts_a_letter_on_both_sides():
@@ -196,16 +193,16 @@ def test_tokenisation_uses_second_segment_and_caches(tiny_tokenizer, tmp_path):
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_tokenizer)
-    transformer.clear_tokenization_cache()
-    plain = transformer._tokenize(tokenizer, X[:5], "none", 48, None)
-    paired = transformer._tokenize(tokenizer, X[:5], "section+neighbours", 48, tmp_path)
+    loading.clear_tokenization_cache()
+    plain = loading.tokenize(tokenizer, X[:5], "none", 48, None)
+    paired = loading.tokenize(tokenizer, X[:5], "section+neighbours", 48, tmp_path)
     assert all(set(f["token_type_ids"]) == {0} for f in plain)
     assert all(1 in f["token_type_ids"] and len(f["input_ids"]) <= 48 for f in paired)
-    assert transformer._tokenize(tokenizer, X[:5], "section+neighbours", 48, tmp_path) is paired  # memory hit
-    transformer.clear_tokenization_cache()
+    assert loading.tokenize(tokenizer, X[:5], "section+neighbours", 48, tmp_path) is paired  # memory hit
+    loading.clear_tokenization_cache()
     (cache_file,) = tmp_path.glob("*.npz")
-    assert transformer._tokenize(tokenizer, X[:5], "section+neighbours", 48, tmp_path) == paired  # disk hit
-    assert transformer._tokenize(tokenizer, X[:5], "section+neighbours", 24, tmp_path) != paired  # other key
+    assert loading.tokenize(tokenizer, X[:5], "section+neighbours", 48, tmp_path) == paired  # disk hit
+    assert loading.tokenize(tokenizer, X[:5], "section+neighbours", 24, tmp_path) != paired  # other key
 
 
 def test_model_directory_without_weights_is_a_model_error(tmp_path):
@@ -247,11 +244,11 @@ def test_bad_parameters_are_model_errors():
 
 def test_out_of_memory_is_reraised_with_advice():
     with pytest.raises(ModelError, match="gradient_accumulation_steps") as caught:
-        with transformer._oom_advice(batch_size=32, max_length=256):
+        with engine.oom_advice(batch_size=32, max_length=256):
             raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 123 bytes")
     assert "batch_size=32" in str(caught.value) and "bf16" in str(caught.value)
     with pytest.raises(ValueError):  # other errors pass through unchanged
-        with transformer._oom_advice(batch_size=32, max_length=256):
+        with engine.oom_advice(batch_size=32, max_length=256):
             raise ValueError("something else")
 
 
@@ -322,16 +319,16 @@ def test_early_stopping_holds_out_training_letters_only(tiny_model):
 @pytest.mark.bert
 def test_resume_after_interruption_equals_an_uninterrupted_run(tiny_model, tmp_path, monkeypatch):
     reference = classifier(tiny_model, epochs=3).fit(X, Y).predict_proba(X)
-    original = transformer._Checkpoints.save_last
+    original = engine.Checkpoints.save_last
 
     def save_then_interrupt(self, *args, **kwargs):
         original(self, *args, **kwargs)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(transformer._Checkpoints, "save_last", save_then_interrupt)
+    monkeypatch.setattr(engine.Checkpoints, "save_last", save_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
         classifier(tiny_model, epochs=3, output_dir=str(tmp_path)).fit(X, Y)
-    monkeypatch.setattr(transformer._Checkpoints, "save_last", original)
+    monkeypatch.setattr(engine.Checkpoints, "save_last", original)
     assert json.loads((tmp_path / "checkpoint-last" / "state.json").read_text())["epoch"] == 1
     resumed = classifier(tiny_model, epochs=3, output_dir=str(tmp_path), resume=True).fit(X, Y)
     assert [h["epoch"] for h in resumed.history_] == [1, 2, 3]

@@ -10,12 +10,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .errors import ToolkitError
-from .models import distributed
+from . import launch
 
 __all__ = ["main"]
 
@@ -296,7 +295,7 @@ def _labels_stats(args: argparse.Namespace) -> int:
 
 
 def _statistics_markdown(args: argparse.Namespace) -> str:
-    from .labels import load_annotations, propose
+    from .labels import load_annotations
     from .report import label_statistics_markdown
 
     labels_dir, schema, letters, sentences = _labels_context(args)
@@ -376,7 +375,7 @@ def _run(args: argparse.Namespace) -> int:
         if args.output_dir:
             config = replace(config, output_dir=str(args.output_dir))
         result = run_experiment(config, force=args.force, progress=not args.quiet)
-        if distributed.is_main_process():  # under torchrun, one summary rather than one per process
+        if launch.is_main_process():  # under torchrun, one summary rather than one per process
             _print_run_summary(config, result)
     return 0
 
@@ -445,9 +444,9 @@ def _pretrain(args: argparse.Namespace) -> int:
     from .corpus import read_default_letters
     from .segment import segment_letter
 
-    distributed.ensure_process_group()
-    if distributed.broadcast_flag(args.out.exists() and args.skip_if_exists):
-        if distributed.is_main_process():
+    launch.ensure_process_group()
+    if launch.broadcast_flag(args.out.exists() and args.skip_if_exists):
+        if launch.is_main_process():
             print(f"{args.out} exists; not pretraining again")
         return 0
     excluded = set(args.exclude_letters)
@@ -473,10 +472,10 @@ def _pretrain(args: argparse.Namespace) -> int:
         vocab_size=args.vocab_size,
         seed=args.seed,
     )
-    if distributed.is_main_process():
+    if launch.is_main_process():
         print(f"pretraining on {len(texts)} texts (letters excluded: {', '.join(sorted(excluded)) or 'none'})", file=sys.stderr)
     out = pretrain_mlm(texts, args.out, base_model=args.base_model, config=config, progress=not args.quiet)
-    if distributed.is_main_process():
+    if launch.is_main_process():
         print(out)
     return 0
 
@@ -611,7 +610,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `toolkit segment … | head`
         return 0
     finally:
-        distributed.shutdown()
+        launch.shutdown()
 
 
 if __name__ == "__main__":

@@ -27,7 +27,8 @@ def _model_description(config: dict) -> str:
         tuned = " tuned" if config["training"]["tune"] else ""
         return f"tfidf {model['features']} {model['classifier']}{tuned}{context}"
     if model["kind"] == "transformer":
-        return f"{Path(model['name_or_path']).name}{' multitask' if model['multitask'] else ''}{context}"
+        multitask = config.get("task") == "all" or model.get("multitask")  # older runs also say model.multitask
+        return f"{Path(model['name_or_path']).name}{' multitask' if multitask else ''}{context}"
     return model["kind"]
 
 

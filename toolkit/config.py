@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
 from .errors import ConfigError
-from .models import CONTEXT_MODES, MIXED_PRECISION_MODES
+from .models import CONTEXT_MODES, MIXED_PRECISION_MODES, TUNABLE_PARAMETERS
 
 __all__ = [
     "DataConfig",
@@ -91,7 +91,6 @@ class ModelConfig:
     # transformers
     name_or_path: str = "GroNLP/bert-base-dutch-cased"
     max_length: int = 128
-    multitask: bool = False
 
     def __post_init__(self) -> None:
         _check_choice("model.kind", self.kind, MODEL_KINDS)
@@ -140,10 +139,7 @@ class TrainingConfig:
             _check_positive("training.processes", self.processes)
         if self.inner_folds < 2:
             raise ConfigError(f"training.inner_folds: must be ≥ 2, got {self.inner_folds}")
-        tunable = {f.name for f in dataclasses.fields(ModelConfig)}
         for key, values in self.tune.items():
-            if key not in tunable:
-                raise ConfigError(f"training.tune: {key!r} is not a model parameter; choose from {', '.join(sorted(tunable))}")
             if not isinstance(values, list) or not values:
                 raise ConfigError(f"training.tune.{key}: give a non-empty list of values")
 
@@ -162,7 +158,7 @@ class EvaluationConfig:
 @dataclass
 class ExperimentConfig:
     name: str = "experiment"
-    task: str = "topic"  # a task of labels/schema.yaml, or "all" for a multi-task model
+    task: str = "topic"  # a task of labels/schema.yaml, or "all" for one multi-task transformer
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
@@ -170,10 +166,18 @@ class ExperimentConfig:
     output_dir: str = "runs"
 
     def __post_init__(self) -> None:
-        if self.task == "all" and not (self.model.kind == "transformer" and self.model.multitask):
-            raise ConfigError("task: 'all' needs model.kind=transformer with model.multitask=true")
-        if self.model.multitask and self.task != "all":
-            raise ConfigError("model.multitask: a multi-task model needs task: all")
+        if self.task == "all" and self.model.kind != "transformer":
+            raise ConfigError("task: 'all' (one multi-task model for every task) needs model.kind=transformer")
+        tunable = TUNABLE_PARAMETERS[self.model.kind]
+        for key in self.training.tune:
+            if key not in tunable:
+                allowed = f"tunable: {', '.join(tunable)}" if tunable else "nothing can be tuned for this model kind"
+                raise ConfigError(f"training.tune.{key}: cannot be tuned for model.kind={self.model.kind}; {allowed}")
+
+    @property
+    def multitask(self) -> bool:
+        """One model for every task (``task: all``)."""
+        return self.task == "all"
 
     def fingerprint(self) -> str:
         payload = config_to_dict(self)

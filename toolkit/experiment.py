@@ -15,7 +15,6 @@ import importlib.metadata
 import json
 import os
 import platform
-import random
 import shutil
 import subprocess
 import sys
@@ -36,14 +35,15 @@ from .dataset import (
     load_labelled_table,
     time_ordered_split,
 )
-from .errors import ConfigError, DatasetError, ModelError
+from .errors import ConfigError, DatasetError
 from .evaluate import classification_metrics, letter_bootstrap_interval, macro_f1, summarise_seeds
-from .models import distributed
+from . import launch
+from .models import TUNABLE_PARAMETERS
+from .seeding import seed_everything
 
 __all__ = ["RunResult", "build_model", "make_splits", "run_experiment", "run_directory_name"]
 
 _TRACKED_PACKAGES = ("scikit-learn", "numpy", "scipy", "datasets", "torch", "transformers", "tokenizers", "wordfreq", "pyphen")
-_TUNABLE_TFIDF = {"C": "classifier__C", "class_weight": "classifier__class_weight"}
 _PROBABILITY_DECIMALS = 6
 
 
@@ -98,11 +98,8 @@ def _tuned(pipeline, config: ExperimentConfig):
     """Hyperparameters chosen by an inner cross-validation grouped by letter."""
     from sklearn.model_selection import GridSearchCV, GroupKFold
 
-    grid = {}
-    for key, values in config.training.tune.items():
-        if key not in _TUNABLE_TFIDF:
-            raise ConfigError(f"training.tune: {key!r} cannot be tuned for TF-IDF models; tunable: {', '.join(_TUNABLE_TFIDF)}")
-        grid[_TUNABLE_TFIDF[key]] = values
+    tunable = TUNABLE_PARAMETERS["tfidf"]
+    grid = {tunable[key]: values for key, values in config.training.tune.items()}  # keys checked by the config
     return _GroupedGridSearch(
         GridSearchCV(pipeline, grid, scoring="f1_macro", cv=GroupKFold(n_splits=config.training.inner_folds), n_jobs=1, refit=True)
     )
@@ -130,7 +127,7 @@ class _GroupedGridSearch:
 
 
 def _transformer(config: ExperimentConfig, seed: int, *, progress: bool):
-    from .models import transformer
+    from .models.loading import resolve_model_path
 
     model, training = config.model, config.training
     options = dict(
@@ -150,41 +147,13 @@ def _transformer(config: ExperimentConfig, seed: int, *, progress: bool):
         seed=seed,
         progress=progress,
     )
-    if model.multitask:
-        return transformer.MultiTaskTransformerClassifier(**options)
-    return transformer.TransformerClassifier(**options)
+    if config.multitask:
+        from .models.multitask import MultiTaskTransformerClassifier
 
+        return MultiTaskTransformerClassifier(**options)
+    from .models.transformer import TransformerClassifier
 
-_PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-
-def resolve_model_path(name_or_path: str) -> str:
-    """A hub id as it is; a local path relative to the working directory or the project.
-
-    A local path that does not exist stops the run with the command that builds it,
-    rather than failing later with a hub lookup of a path-like name.
-    """
-    # Hub ids are "name" or "owner/name"; anything with a path prefix or more parts is local.
-    looks_local = name_or_path.startswith((".", "/", "~", "models/")) or name_or_path.strip("/").count("/") > 1
-    if not looks_local:
-        return name_or_path
-    for candidate in (Path(name_or_path).expanduser(), _PROJECT_ROOT / name_or_path):
-        if candidate.exists():
-            return str(candidate)
-    raise ModelError(
-        f"model directory {name_or_path} does not exist; build the small Dutch BERT first with:\n"
-        f"    toolkit pretrain --out {name_or_path}"
-    )
-
-
-def _seed_everything(seed: int, threads: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    if "torch" in sys.modules:  # only when a transformer model already imported it
-        import torch
-
-        torch.manual_seed(seed)
-        torch.set_num_threads(threads)
+    return TransformerClassifier(**options)
 
 
 # ------------------------------------------------------------------ fitting
@@ -209,11 +178,11 @@ def _check_classes(table: LabelledTable, tasks: list[str], split: Split) -> None
 
 def _fit_predict(config: ExperimentConfig, table: LabelledTable, tasks: list[str], split: Split, seed: int, progress: bool):
     """Fit on the split's training rows; return per-task (classes, probabilities) for its test rows."""
-    _seed_everything(seed, config.training.num_threads)
+    seed_everything(seed, config.training.num_threads)
     train_inputs = [table.inputs[i] for i in split.train]
     test_inputs = [table.inputs[i] for i in split.test]
     model = build_model(config, seed, progress=progress)
-    if config.model.multitask:
+    if config.multitask:
         model.fit(train_inputs, {task: _labels_for(table, task, split.train) for task in tasks})
         probabilities = model.predict_proba(test_inputs)
         return {task: (list(model.classes_[task]), np.asarray(probabilities[task])) for task in tasks}, model
@@ -343,19 +312,19 @@ def _save_model(model, directory: Path) -> str:
 def run_experiment(config: ExperimentConfig, *, force: bool = False, progress: bool = True) -> RunResult:
     """Run one experiment and return its run directory."""
     table = load_labelled_table(Path(config.data.labels_dir) if config.data.labels_dir else None)
-    tasks = list(table.schema.task_names) if config.task == "all" else [config.task]
+    tasks = list(table.schema.task_names) if config.multitask else [config.task]
     if config.task != "all" and config.task not in table.schema.tasks:
         raise ConfigError(f"task: {config.task!r} is not in the label schema; choose one of {', '.join(table.schema.task_names)}, or all")
     _check_launch(config)
     data_fingerprint = table.fingerprint()
     output_dir = Path(config.output_dir)
-    final = output_dir / run_directory_name(config, data_fingerprint, distributed.world_size())
+    final = output_dir / run_directory_name(config, data_fingerprint, launch.world_size())
     # Under torchrun every process trains, rank 0 alone writes; rank 0's view of the
     # cache decides for all, or processes on other disks would wait for it forever.
-    distributed.ensure_process_group()
-    if distributed.broadcast_flag((final / "metrics.json").exists() and not force):
+    launch.ensure_process_group()
+    if launch.broadcast_flag((final / "metrics.json").exists() and not force):
         return RunResult(final, cached=True)
-    writes = distributed.is_main_process()
+    writes = launch.is_main_process()
 
     splits = make_splits(table, config)
     for split in splits:
@@ -424,13 +393,13 @@ def run_experiment(config: ExperimentConfig, *, force: bool = False, progress: b
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
         raise
-    distributed.barrier()  # the run directory is in place before any process reports it
+    launch.barrier()  # the run directory is in place before any process reports it
     return RunResult(final, cached=False)
 
 
 def _check_launch(config: ExperimentConfig) -> None:
     """A config that pins its number of processes runs only under that launch."""
-    wanted, launched = config.training.processes, distributed.world_size()
+    wanted, launched = config.training.processes, launch.world_size()
     if wanted is None or wanted == launched:
         return
     how = "as one process (plain `toolkit run`)" if wanted == 1 else f"with `torchrun --nproc_per_node {wanted} -m toolkit.cli run …`"
@@ -448,10 +417,10 @@ def _final_model(config, table, tasks, splits, seed, last_model, progress):
     """
     if len(splits) == 1:
         return last_model
-    _seed_everything(seed, config.training.num_threads)
+    seed_everything(seed, config.training.num_threads)
     model = build_model(config, seed, progress=progress)
     inputs = list(table.inputs)
-    if config.model.multitask:
+    if config.multitask:
         return model.fit(inputs, {task: list(table.labels[task]) for task in tasks})
     return model.fit(inputs, list(table.labels[tasks[0]]))
 
@@ -476,7 +445,7 @@ def _write_artifacts(staging, config, table, tasks, metrics, prediction_rows, mo
             "versions": _versions(),
             "seeds": metrics["seeds"],
             "model_format": model_format,
-            "launch": distributed.describe(),
+            "launch": launch.describe(),
             "command": " ".join(sys.argv),
         },
     )

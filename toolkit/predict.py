@@ -33,9 +33,10 @@ def load_run_model(run: Path):
             raise ModelError(f"{path}: refusing to load unexpected types {', '.join(unexpected)}")
         return skops.io.load(path, trusted=allowed), config
     if (model_dir / "config.json").exists():
-        from .models import transformer
-
-        loader = transformer.MultiTaskTransformerClassifier if config["model"].get("multitask") else transformer.TransformerClassifier
+        if config.get("task") == "all" or config["model"].get("multitask"):  # older runs also say model.multitask
+            from .models.multitask import MultiTaskTransformerClassifier as loader
+        else:
+            from .models.transformer import TransformerClassifier as loader
         return loader.load(model_dir), config
     raise ModelError(f"{run}: the run has no saved model")
 

@@ -1,15 +1,23 @@
-"""Models with scikit-learn's estimator contract.
+"""Models with scikit-learn's estimator contract: takes sentence records, gives fitted classifiers.
 
-:mod:`.baselines` holds the TF-IDF pipelines (scikit-learn only). :mod:`.transformer`
-and :mod:`.pretrain` hold the BERT models; they are the only modules that import
-torch and transformers, and are imported only when a transformer model is used.
-:mod:`.distributed` reads a ``torchrun`` / ``accelerate launch`` environment without
-importing torch, and joins the process group when training starts.
+:mod:`.baselines` holds the TF-IDF pipelines (scikit-learn only). :mod:`.transformer`,
+:mod:`.multitask`, :mod:`.engine` and :mod:`.pretrain` hold the BERT models and import torch
+and transformers; they are imported only when a transformer model is used. :mod:`.loading`
+(model sources, token ids) and :mod:`.context` (the context of a sentence) import neither.
 """
 
-__all__ = ["CONTEXT_MODES", "MIXED_PRECISION_MODES"]
+from .context import CONTEXT_MODES
 
-#: How much of the letter goes in as the tokenizer's second segment (transformer models).
-CONTEXT_MODES = ("none", "section", "neighbours", "section+neighbours")
+__all__ = ["CONTEXT_MODES", "MIXED_PRECISION_MODES", "TUNABLE_PARAMETERS"]
+
 #: Mixed-precision settings of the transformer models ("auto": bf16 where the device supports it).
 MIXED_PRECISION_MODES = ("auto", "no", "bf16", "fp16")
+
+#: Per model kind, the settings ``training.tune`` may search (config key → estimator parameter).
+#: Transformers are not tuned by grid search: each point would be a full fine-tuning run per fold.
+TUNABLE_PARAMETERS: dict[str, dict[str, str]] = {
+    "tfidf": {"C": "classifier__C", "class_weight": "classifier__class_weight"},
+    "transformer": {},
+    "majority": {},
+    "stratified": {},
+}

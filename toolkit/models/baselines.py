@@ -1,4 +1,5 @@
-"""TF-IDF baselines as scikit-learn pipelines, plus majority and stratified-random baselines.
+"""TF-IDF baselines as scikit-learn pipelines, plus majority and stratified-random baselines:
+take sentence records, give fitted scikit-learn pipelines.
 
 Inputs are sentence records (dicts with at least ``text``) or plain strings, so the
 runner can hand TF-IDF and transformer models the same rows.
@@ -13,6 +14,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
+
+from .context import context_text
 
 __all__ = ["ProbabilisticLinearSVC", "RecordField", "TextColumn", "build_baseline", "build_tfidf_pipeline", "top_features"]
 
@@ -31,9 +34,9 @@ class RecordField(BaseEstimator, TransformerMixin):
     def _value(self, row) -> str:
         if not isinstance(row, dict):
             return row if self.field == "text" else ""
-        if self.field == "neighbours":
-            return " ".join(part for part in (row.get("previous"), row.get("next")) if part)
-        return row.get(self.field) or ""
+        if self.field == "text":
+            return row.get("text") or ""
+        return context_text(row, self.field) or ""
 
     def transform(self, X):
         return [self._value(row) for row in X]

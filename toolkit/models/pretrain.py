@@ -10,7 +10,7 @@ i.e. domain-adaptive pretraining), and writes a standard checkpoint directory th
 Both functions write into a temporary sibling directory and rename it into place
 at the end, so a crash never leaves a half-written model directory (an existing
 directory of the same name is replaced only on success). Training reuses the
-loop of :mod:`.transformer` (length-grouped batches, bf16 autocast on CPU,
+loop of :mod:`.engine` (length-grouped batches, bf16 autocast on CPU,
 deterministic for a given seed and thread count).
 """
 
@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelError
-from . import distributed
-from . import transformer as _t
+from .. import launch
+from . import MIXED_PRECISION_MODES, engine, loading
 
 __all__ = ["SPECIAL_TOKENS", "PretrainConfig", "pretrain_mlm", "train_tokenizer"]
 
@@ -98,9 +98,9 @@ class PretrainConfig:
             raise ModelError(f"PretrainConfig.learning_rate: must be > 0 or None, got {self.learning_rate!r}")
         if not 0 <= self.warmup_ratio < 1:
             raise ModelError(f"PretrainConfig.warmup_ratio: must be in [0, 1), got {self.warmup_ratio!r}")
-        if self.mixed_precision not in _t.MIXED_PRECISION_MODES:
+        if self.mixed_precision not in MIXED_PRECISION_MODES:
             raise ModelError(
-                f"PretrainConfig.mixed_precision: must be one of {', '.join(_t.MIXED_PRECISION_MODES)}, got {self.mixed_precision!r}"
+                f"PretrainConfig.mixed_precision: must be one of {', '.join(MIXED_PRECISION_MODES)}, got {self.mixed_precision!r}"
             )
         if self.num_threads is not None and (not isinstance(self.num_threads, int) or self.num_threads < 1):
             raise ModelError(f"PretrainConfig.num_threads: must be None or a positive integer, got {self.num_threads!r}")
@@ -167,13 +167,13 @@ def train_tokenizer(
     if vocab_size < len(SPECIAL_TOKENS) + 1:
         raise ModelError(f"vocab_size: too small ({vocab_size})")
     tokenizer = _build_tokenizer(cleaned, vocab_size, lowercase, model_max_length)
-    with _t._atomic_directory(out_dir) as directory:
+    with engine.atomic_directory(out_dir) as directory:
         _save_tokenizer(tokenizer, directory)
     return Path(out_dir)
 
 
 def _fingerprint(texts: list[str]) -> str:
-    return _t._sha256(texts)
+    return loading.stable_hash(texts)
 
 
 def pretrain_mlm(
@@ -208,20 +208,20 @@ def pretrain_mlm(
         raise ModelError(f"config: expected a PretrainConfig, got {type(config).__name__}")
     cleaned = _clean_texts(texts)
     learning_rate = config.learning_rate or (5e-4 if base_model is None else 5e-5)
-    device = _t._resolve_device(config.device)
-    dtype = _t._resolve_precision(config.mixed_precision, device)
+    device = engine.resolve_device(config.device)
+    dtype = engine.resolve_precision(config.mixed_precision, device)
     threads = int(config.num_threads or torch.get_num_threads())
     started = time.perf_counter()
 
-    with _t._runtime(config.seed, threads, device, progress):
+    with engine.runtime(config.seed, threads, device, progress):
         if base_model is None:
             if config.max_length > config.max_position_embeddings:
                 raise ModelError(
                     f"PretrainConfig.max_length ({config.max_length}) exceeds max_position_embeddings ({config.max_position_embeddings})"
                 )
             if tokenizer_dir is not None:
-                source, options = _t._resolve_source(tokenizer_dir, tokenizer_only=True)
-                tokenizer = _t._from_pretrained(AutoTokenizer, source, options, "tokenizer")
+                source, options = loading.resolve_model_source(tokenizer_dir, tokenizer_only=True)
+                tokenizer = loading.load_pretrained(AutoTokenizer, source, options, "tokenizer")
             else:
                 tokenizer = _build_tokenizer(cleaned, config.vocab_size, config.lowercase, config.max_position_embeddings)
             if tokenizer.mask_token is None or tokenizer.pad_token is None:
@@ -239,17 +239,17 @@ def pretrain_mlm(
             model = BertForMaskedLM(model_config)
             source_name = None
         else:
-            source, options = _t._resolve_source(base_model)
-            model = _t._from_pretrained(AutoModelForMaskedLM, source, options, "masked-LM model")
+            source, options = loading.resolve_model_source(base_model)
+            model = loading.load_pretrained(AutoModelForMaskedLM, source, options, "masked-LM model")
             if tokenizer_dir is not None:
-                tok_source, tok_options = _t._resolve_source(tokenizer_dir, tokenizer_only=True)
-                tokenizer = _t._from_pretrained(AutoTokenizer, tok_source, tok_options, "tokenizer")
+                tok_source, tok_options = loading.resolve_model_source(tokenizer_dir, tokenizer_only=True)
+                tokenizer = loading.load_pretrained(AutoTokenizer, tok_source, tok_options, "tokenizer")
             else:
-                tokenizer = _t._from_pretrained(AutoTokenizer, source, options, "tokenizer")
+                tokenizer = loading.load_pretrained(AutoTokenizer, source, options, "tokenizer")
             if tokenizer.mask_token is None:
                 raise ModelError(f"the tokenizer of {base_model} has no mask token; it cannot be used for masked-LM pretraining")
             source_name = str(base_model)
-        _t._check_compatible(tokenizer, model, config.max_length, str(base_model or "the new model"))
+        loading.check_compatible(tokenizer, model, config.max_length, str(base_model or "the new model"))
         model.to(device)
 
         encoded = tokenizer(cleaned, truncation=True, max_length=config.max_length, return_special_tokens_mask=True)
@@ -270,7 +270,7 @@ def pretrain_mlm(
                 return model(**inputs).logits.sum() * 0.0
             return model(**batch).loss
 
-        settings = _t._LoopSettings(
+        settings = engine.LoopSettings(
             epochs=config.epochs,
             batch_size=config.batch_size,
             learning_rate=learning_rate,
@@ -286,7 +286,7 @@ def pretrain_mlm(
             max_length=config.max_length,
             desc="MLM pretraining",
         )
-        outcome = _t._train_loop(model, len(features), lengths, make_batch, compute_loss, settings)
+        outcome = engine.train_loop(model, len(features), lengths, make_batch, compute_loss, settings)
         model.eval()
 
         history = outcome["history"]
@@ -298,7 +298,7 @@ def pretrain_mlm(
             "vocab_size": len(tokenizer),
             "config": dataclasses.asdict(config),
             "learning_rate": learning_rate,
-            "mixed_precision": _t._precision_name(dtype),
+            "mixed_precision": engine.precision_name(dtype),
             "num_threads": threads,
             "device": str(device),
             "parameters": int(sum(p.numel() for p in model.parameters())),
@@ -307,10 +307,10 @@ def pretrain_mlm(
             "seconds": round(time.perf_counter() - started, 3),
         }
         report["world_size"] = outcome["world_size"]
-        if distributed.is_main_process():
-            with _t._atomic_directory(out_dir) as directory:
+        if launch.is_main_process():
+            with engine.atomic_directory(out_dir) as directory:
                 model.save_pretrained(directory)
                 _save_tokenizer(tokenizer, directory)
                 (directory / "pretraining.json").write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
-        distributed.barrier()  # the model exists before any process goes on to use it
+        launch.barrier()  # the model exists before any process goes on to use it
     return Path(out_dir)

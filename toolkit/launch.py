@@ -1,4 +1,7 @@
-"""Data-parallel training over processes started by ``torchrun`` or ``accelerate launch``.
+"""The multi-process launch (``torchrun``, ``accelerate launch``): who am I, and talking to the others.
+
+Takes the launcher's environment; gives the process's rank, the process group and the collectives
+the runner and the training loop use.
 
 Both launchers start one process per device and tell each process its place through
 the environment: ``WORLD_SIZE`` (processes in all), ``RANK`` (this one, 0-based),
@@ -33,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ModelError
+from .errors import ModelError
 
 __all__ = [
     "all_sum",
