@@ -8,7 +8,8 @@ import pytest
 
 from toolkit.config import load_config
 from toolkit.errors import ConfigError, DatasetError
-from toolkit.experiment import run_directory_name, run_experiment
+from toolkit.experiment import run_experiment
+from toolkit.run_dir import run_directory_name
 from toolkit.predict import predict_letters
 
 EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from toolkit.config import load_config
-from toolkit.errors import LabelError
+from toolkit.errors import LabelError, ToolkitError
 from toolkit.experiment import run_experiment
 from toolkit.label_quality import find_label_issues, issues_markdown
 
@@ -36,6 +36,7 @@ def _loo_run(labels_dir: Path, tmp_path: Path) -> Path:
 
 def _write_predictions(run: Path, rows: list[dict]) -> Path:
     run.mkdir(parents=True)
+    (run / "metrics.json").write_text(json.dumps({"tasks": {}}), encoding="utf-8")  # a finished run has one
     (run / "predictions.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
     return run
 
@@ -113,5 +114,5 @@ def test_runs_that_cannot_be_judged_are_refused_with_the_reason(tmp_path, rows, 
         run.mkdir()
     else:
         _write_predictions(run, rows)
-    with pytest.raises(LabelError, match=message):
+    with pytest.raises(ToolkitError, match=message):
         find_label_issues(run, task=task)

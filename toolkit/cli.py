@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .errors import ToolkitError
+from .run_dir import RunDirectory, find_runs
 from . import launch
 
 __all__ = ["main"]
@@ -126,7 +127,7 @@ def _main_job(args: argparse.Namespace) -> int:
         if labels_dir:
             config = replace(config, data=replace(config.data, labels_dir=str(labels_dir)))
         result = run_experiment(config, progress=not args.quiet)
-        figures = json.loads((result.path / "metrics.json").read_text(encoding="utf-8"))["tasks"][task]
+        figures = RunDirectory(result.path).metrics()["tasks"][task]
         model = figures["model"]
         low, high = model["macro_f1_interval"]
         print(
@@ -381,7 +382,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _print_run_summary(config, result) -> None:
-    metrics = json.loads((result.path / "metrics.json").read_text(encoding="utf-8"))
+    metrics = RunDirectory(result.path).metrics()
     if result.cached:
         print(f"{config.name}: same config and data as a finished run; not recomputed (use --force)")
     for task, figures in metrics["tasks"].items():
@@ -402,7 +403,7 @@ def _print_run_summary(config, result) -> None:
 def _compare(args: argparse.Namespace) -> int:
     from .compare import compare_runs, paired_tests
 
-    runs = _expand_runs(args.runs)
+    runs = find_runs(args.runs)
     print(compare_runs(runs, markdown=args.markdown))
     if args.test:
         if len(runs) != 2:
@@ -410,23 +411,6 @@ def _compare(args: argparse.Namespace) -> int:
         print()
         print(paired_tests(runs[0], runs[1], samples=args.samples, markdown=args.markdown))
     return 0
-
-
-def _expand_runs(patterns: Sequence[str]) -> list[Path]:
-    import glob
-
-    runs: list[Path] = []
-    for pattern in patterns:
-        matches = sorted(glob.glob(pattern)) or [pattern]
-        for match in matches:
-            path = Path(match)
-            if not (path / "metrics.json").exists():
-                if any(Path(match).glob("*/metrics.json")):
-                    runs.extend(sorted(p.parent for p in Path(match).glob("*/metrics.json")))
-                    continue
-                raise ToolkitError(f"{path}: not a finished run directory (no metrics.json)")
-            runs.append(path)
-    return runs
 
 
 @_command("predict")

@@ -1,23 +1,15 @@
-"""Comparing finished runs: a results table and paired significance tests."""
+"""Comparing finished runs: takes run directories, gives a results table and paired significance tests."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-
-import yaml
 
 from .errors import ToolkitError
 from .evaluate import approximate_randomization_test, paired_bootstrap_test
 from .report import markdown_table
+from .run_dir import RunDirectory
 
 __all__ = ["compare_runs", "paired_tests"]
-
-
-def _load(run: Path) -> tuple[dict, dict]:
-    metrics = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
-    config = yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8"))
-    return metrics, config
 
 
 def _model_description(config: dict) -> str:
@@ -32,11 +24,11 @@ def _model_description(config: dict) -> str:
     return model["kind"]
 
 
-def compare_runs(runs: list[Path], *, markdown: bool = False) -> str:
+def compare_runs(runs: list[RunDirectory | Path], *, markdown: bool = False) -> str:
     header = ["run", "task", "model", "split", "macro-F1", "95% CI", "accuracy", "majority", "stratified", "seeds", "n"]
     rows = []
-    for run in runs:
-        metrics, config = _load(run)
+    for run in map(RunDirectory.of, runs):
+        metrics, config = run.metrics(), run.config()
         split = config["data"]["split"]
         split_name = "held-out " + "+".join(split["test_letters"]) if split["kind"] == "holdout" else split["kind"]
         for task, figures in metrics["tasks"].items():
@@ -58,18 +50,16 @@ def compare_runs(runs: list[Path], *, markdown: bool = False) -> str:
     return "\n".join(lines)
 
 
-def _predictions(run: Path) -> dict[tuple[str, str], dict]:
-    rows = {}
-    with open(run / "predictions.jsonl", encoding="utf-8") as stream:
-        for line in stream:
-            row = json.loads(line)
-            key = (row["task"], row["id"])
-            rows.setdefault(key, row)  # the first seed's prediction
+def _predictions(run: RunDirectory) -> dict[tuple[str, str], dict]:
+    rows: dict[tuple[str, str], dict] = {}
+    for row in run.predictions():
+        rows.setdefault((row["task"], row["id"]), row)  # the first seed's prediction
     return rows
 
 
-def paired_tests(run_a: Path, run_b: Path, *, samples: int = 1000, markdown: bool = False) -> str:
+def paired_tests(run_a: RunDirectory | Path, run_b: RunDirectory | Path, *, samples: int = 1000, markdown: bool = False) -> str:
     """Paired bootstrap over letters and approximate randomisation, per shared task."""
+    run_a, run_b = RunDirectory.of(run_a), RunDirectory.of(run_b)
     a, b = _predictions(run_a), _predictions(run_b)
     tasks = sorted({task for task, _ in a} & {task for task, _ in b})
     if not tasks:

@@ -13,6 +13,7 @@ __all__ = [
     "ConfigError",
     "DatasetError",
     "ModelError",
+    "RunError",
 ]
 
 
@@ -46,3 +47,7 @@ class DatasetError(ToolkitError):
 
 class ModelError(ToolkitError):
     """A model cannot be built, loaded or applied."""
+
+
+class RunError(ToolkitError):
+    """A run directory is missing, incomplete or damaged."""

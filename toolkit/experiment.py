@@ -12,13 +12,9 @@ recomputed unless ``force`` is given.
 from __future__ import annotations
 
 import importlib.metadata
-import json
-import os
 import platform
-import shutil
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,9 +35,10 @@ from .errors import ConfigError, DatasetError
 from .evaluate import classification_metrics, letter_bootstrap_interval, macro_f1, summarise_seeds
 from . import launch
 from .models import TUNABLE_PARAMETERS
+from .run_dir import run_directory_name, staged_run, write_json, write_jsonl_rows
 from .seeding import seed_everything
 
-__all__ = ["RunResult", "build_model", "make_splits", "run_experiment", "run_directory_name"]
+__all__ = ["RunResult", "build_model", "make_splits", "run_experiment"]
 
 _TRACKED_PACKAGES = ("scikit-learn", "numpy", "scipy", "datasets", "torch", "transformers", "tokenizers", "wordfreq", "pyphen")
 _PROBABILITY_DECIMALS = 6
@@ -251,61 +248,6 @@ def _run_seed(config, table, tasks, splits, seed, progress, parallel_jobs):
     return results
 
 
-# ----------------------------------------------------------------- run dirs
-
-
-def run_directory_name(config: ExperimentConfig, data_fingerprint: str, world_size: int = 1) -> str:
-    """``<name>-<hash of config and data>``.
-
-    A transformer trained by several processes takes ``batch_size × world_size`` sentences
-    per step, so its results differ from a one-process run of the same config: the number
-    of processes joins the hash (only when above 1, so one-process names stay as they were).
-    """
-    import hashlib
-
-    key = f"{config.fingerprint()}:{data_fingerprint}"
-    if world_size > 1 and config.model.kind == "transformer":
-        key += f":world_size={world_size}"
-    digest = hashlib.sha256(key.encode()).hexdigest()[:10]
-    return f"{config.name}-{digest}"
-
-
-def _code_fingerprint() -> dict[str, Any]:
-    root = Path(__file__).resolve().parent.parent
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10).stdout.strip()
-        status = subprocess.run(["git", "status", "--porcelain", "--", "toolkit"], cwd=root, capture_output=True, text=True, timeout=10).stdout
-    except (OSError, subprocess.SubprocessError):
-        return {"commit": None, "dirty": None}
-    return {"commit": commit or None, "dirty": bool(status.strip()) if commit else None}
-
-
-def _versions() -> dict[str, str | None]:
-    versions: dict[str, str | None] = {"python": platform.python_version()}
-    for package in _TRACKED_PACKAGES:
-        try:
-            versions[package] = importlib.metadata.version(package)
-        except importlib.metadata.PackageNotFoundError:
-            versions[package] = None
-    return versions
-
-
-def _write_json(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
-
-
-def _save_model(model, directory: Path) -> str:
-    directory.mkdir(parents=True, exist_ok=True)
-    if hasattr(model, "save"):  # transformer models: safetensors checkpoint
-        model.save(directory)
-        return "transformer"
-    import skops.io
-
-    estimator = model.best_estimator_ if hasattr(model, "best_estimator_") else model
-    skops.io.dump(estimator, directory / "model.skops")
-    return "skops"
-
-
 # ------------------------------------------------------------------------ run
 
 
@@ -317,84 +259,76 @@ def run_experiment(config: ExperimentConfig, *, force: bool = False, progress: b
         raise ConfigError(f"task: {config.task!r} is not in the label schema; choose one of {', '.join(table.schema.task_names)}, or all")
     _check_launch(config)
     data_fingerprint = table.fingerprint()
-    output_dir = Path(config.output_dir)
-    final = output_dir / run_directory_name(config, data_fingerprint, launch.world_size())
+    final = Path(config.output_dir) / run_directory_name(config, data_fingerprint, launch.world_size())
     # Under torchrun every process trains, rank 0 alone writes; rank 0's view of the
     # cache decides for all, or processes on other disks would wait for it forever.
     launch.ensure_process_group()
     if launch.broadcast_flag((final / "metrics.json").exists() and not force):
         return RunResult(final, cached=True)
-    writes = launch.is_main_process()
 
     splits = make_splits(table, config)
     for split in splits:
         _check_classes(table, tasks, split)
     seeds = config.training.seeds or [config.training.seed]
-    parallel_jobs = config.training.num_threads if config.model.kind == "tfidf" else 1
-
-    staging = None
-    if writes:
-        output_dir.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=output_dir))
-    try:
-        metrics: dict[str, Any] = {"tasks": {}, "seeds": seeds, "split": config.data.split.kind, "model": config.model.kind}
-        prediction_rows: list[dict[str, Any]] = []
-        seed_scores: dict[str, list[float]] = {task: [] for task in tasks}
-        last_model = None
-        for seed in seeds:
-            results = _run_seed(config, table, tasks, splits, seed, progress, parallel_jobs)
-            for task in tasks:
-                predicted = np.empty(len(table), dtype=object)
-                evaluated_rows: list[int] = []
-                for split, (per_task, model) in zip(splits, results):
-                    classes, probabilities = per_task[task]
-                    best = probabilities.argmax(axis=1)
-                    for row, index, probs in zip(split.test, best, probabilities):
-                        predicted[row] = classes[index]
-                        evaluated_rows.append(row)
-                        prediction_rows.append(
-                            {
-                                "seed": seed,
-                                "split": split.name,
-                                "task": task,
-                                "id": table.ids[row],
-                                "letter_id": table.letter_ids[row],
-                                "text": table.inputs[row]["text"],
-                                "gold": table.labels[task][row],
-                                "predicted": classes[index],
-                                "probability": round(float(probs[index]), _PROBABILITY_DECIMALS),
-                                "probabilities": {c: round(float(p), _PROBABILITY_DECIMALS) for c, p in zip(classes, probs)},
-                            }
-                        )
-                    last_model = model
-                rows = sorted(set(evaluated_rows))
-                task_metrics = _evaluate(table, task, rows, predicted[rows], config, seed)
-                seed_scores[task].append(task_metrics["macro_f1"])
-                if seed == seeds[0]:
-                    baselines = {}
-                    for name, strategy in (("majority", "most_frequent"), ("stratified", "stratified")):
-                        dummy = _dummy_predictions(table, task, splits, strategy, seed)
-                        baselines[name] = _evaluate(table, task, rows, dummy[rows], config, seed)
-                    metrics["tasks"][task] = {"model": task_metrics, "baselines": baselines}
-                else:
-                    metrics["tasks"][task].setdefault("other_seeds", []).append(task_metrics)
-        for task in tasks:
-            metrics["tasks"][task]["seed_summary"] = summarise_seeds(seed_scores[task])
+    with staged_run(final, writes=launch.is_main_process()) as staging:
+        metrics, prediction_rows, last_model = _evaluate_seeds(config, table, tasks, splits, seeds, progress)
         metrics["data_fingerprint"] = data_fingerprint
-
         final_model = _final_model(config, table, tasks, splits, seeds[0], last_model, progress)
         if staging is not None:
-            model_format = _save_model(final_model, staging / "model")
-            _write_artifacts(staging, config, table, tasks, metrics, prediction_rows, final_model, model_format, data_fingerprint)
-            if final.exists():
-                shutil.rmtree(final)
-            os.replace(staging, final)
-    except BaseException:
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
-        raise
+            _write_run(staging, config, table, tasks, metrics, prediction_rows, final_model, data_fingerprint)
     launch.barrier()  # the run directory is in place before any process reports it
     return RunResult(final, cached=False)
+
+
+def _evaluate_seeds(config, table, tasks, splits, seeds, progress):
+    """Fit and predict every split for every seed; return metrics, prediction rows and the last model."""
+    parallel_jobs = config.training.num_threads if config.model.kind == "tfidf" else 1
+    metrics: dict[str, Any] = {"tasks": {}, "seeds": seeds, "split": config.data.split.kind, "model": config.model.kind}
+    prediction_rows: list[dict[str, Any]] = []
+    seed_scores: dict[str, list[float]] = {task: [] for task in tasks}
+    last_model = None
+    for seed in seeds:
+        results = _run_seed(config, table, tasks, splits, seed, progress, parallel_jobs)
+        last_model = results[-1][1]
+        for task in tasks:
+            predicted = np.empty(len(table), dtype=object)
+            evaluated_rows: list[int] = []
+            for split, (per_task, _) in zip(splits, results):
+                classes, probabilities = per_task[task]
+                for row, probs in zip(split.test, probabilities):
+                    best = int(probs.argmax())
+                    predicted[row] = classes[best]
+                    evaluated_rows.append(row)
+                    prediction_rows.append(_prediction_row(table, task, seed, split, row, classes, probs, best))
+            rows = sorted(set(evaluated_rows))
+            task_metrics = _evaluate(table, task, rows, predicted[rows], config, seed)
+            seed_scores[task].append(task_metrics["macro_f1"])
+            if seed == seeds[0]:
+                baselines = {}
+                for name, strategy in (("majority", "most_frequent"), ("stratified", "stratified")):
+                    dummy = _dummy_predictions(table, task, splits, strategy, seed)
+                    baselines[name] = _evaluate(table, task, rows, dummy[rows], config, seed)
+                metrics["tasks"][task] = {"model": task_metrics, "baselines": baselines}
+            else:
+                metrics["tasks"][task].setdefault("other_seeds", []).append(task_metrics)
+    for task in tasks:
+        metrics["tasks"][task]["seed_summary"] = summarise_seeds(seed_scores[task])
+    return metrics, prediction_rows, last_model
+
+
+def _prediction_row(table, task, seed, split, row, classes, probs, best) -> dict[str, Any]:
+    return {
+        "seed": seed,
+        "split": split.name,
+        "task": task,
+        "id": table.ids[row],
+        "letter_id": table.letter_ids[row],
+        "text": table.inputs[row]["text"],
+        "gold": table.labels[task][row],
+        "predicted": classes[best],
+        "probability": round(float(probs[best]), _PROBABILITY_DECIMALS),
+        "probabilities": {c: round(float(p), _PROBABILITY_DECIMALS) for c, p in zip(classes, probs)},
+    }
 
 
 def _check_launch(config: ExperimentConfig) -> None:
@@ -425,17 +359,17 @@ def _final_model(config, table, tasks, splits, seed, last_model, progress):
     return model.fit(inputs, list(table.labels[tasks[0]]))
 
 
-def _write_artifacts(staging, config, table, tasks, metrics, prediction_rows, model, model_format, data_fingerprint):
+def _write_run(staging, config, table, tasks, metrics, prediction_rows, model, data_fingerprint) -> None:
+    """Every file of the run directory (see :mod:`toolkit.run_dir`)."""
     import yaml
 
-    from .report import plot_confusion_matrix, plot_per_letter
+    from .report import per_class_report, plot_confusion_matrix, plot_per_letter
 
+    model_format = _save_model(model, staging / "model")
     (staging / "config.yaml").write_text(yaml.safe_dump(config_to_dict(config), sort_keys=False, allow_unicode=True), encoding="utf-8")
-    _write_json(staging / "metrics.json", metrics)
-    with open(staging / "predictions.jsonl", "w", encoding="utf-8") as stream:
-        for row in prediction_rows:
-            stream.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
-    _write_json(
+    write_json(staging / "metrics.json", metrics)
+    write_jsonl_rows(staging / "predictions.jsonl", prediction_rows)
+    write_json(
         staging / "provenance.json",
         {
             "data_fingerprint": data_fingerprint,
@@ -452,30 +386,46 @@ def _write_artifacts(staging, config, table, tasks, metrics, prediction_rows, mo
     report_lines = [f"# {config.name}", ""]
     for task in tasks:
         task_metrics = metrics["tasks"][task]["model"]
-        matrix = task_metrics["confusion_matrix"]
-        plot_confusion_matrix(matrix, task_metrics["labels"], f"{config.name}: {task}", staging / f"confusion_{task}.png")
+        plot_confusion_matrix(task_metrics["confusion_matrix"], task_metrics["labels"], f"{config.name}: {task}",
+                              staging / f"confusion_{task}.png")
         if "per_letter" in task_metrics:
             plot_per_letter(task_metrics["per_letter"], task_metrics["macro_f1"], f"{config.name}: {task}, per held-out letter",
                             staging / f"letters_{task}.png")
-        report_lines += [_per_class_report(task, metrics["tasks"][task]), ""]
+        report_lines += [per_class_report(task, metrics["tasks"][task]), ""]
     if config.model.kind == "tfidf":
         from .models.baselines import top_features
 
         estimator = model.best_estimator_ if hasattr(model, "best_estimator_") else model
-        _write_json(staging / "top_features.json", top_features(estimator))
+        write_json(staging / "top_features.json", top_features(estimator))
     (staging / "report.md").write_text("\n".join(report_lines), encoding="utf-8")
 
 
-def _per_class_report(task: str, task_metrics: dict) -> str:
-    from .report import markdown_table
+def _save_model(model, directory: Path) -> str:
+    directory.mkdir(parents=True, exist_ok=True)
+    if hasattr(model, "save"):  # transformer models: safetensors checkpoint
+        model.save(directory)
+        return "transformer"
+    from .models.baselines import save_skops_model
 
-    model = task_metrics["model"]
-    low, high = model["macro_f1_interval"]
-    majority = task_metrics["baselines"]["majority"]["macro_f1"]
-    stratified = task_metrics["baselines"]["stratified"]["macro_f1"]
-    rows = [[label, v["precision"], v["recall"], v["f1"], v["support"]] for label, v in model["per_class"].items()]
-    return (
-        f"## {task}\n\nmacro-F1 {model['macro_f1']:.3f} (95% CI {low:.3f}–{high:.3f}, {model['interval_resamples']} resampled), "
-        f"accuracy {model['accuracy']:.3f}; majority baseline {majority:.3f}, stratified random {stratified:.3f}\n\n"
-        + markdown_table(["class", "precision", "recall", "F1", "support"], rows)
-    )
+    save_skops_model(model, directory / "model.skops")
+    return "skops"
+
+
+def _code_fingerprint() -> dict[str, Any]:
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10).stdout.strip()
+        status = subprocess.run(["git", "status", "--porcelain", "--", "toolkit"], cwd=root, capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+    return {"commit": commit or None, "dirty": bool(status.strip()) if commit else None}
+
+
+def _versions() -> dict[str, str | None]:
+    versions: dict[str, str | None] = {"python": platform.python_version()}
+    for package in _TRACKED_PACKAGES:
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            versions[package] = None
+    return versions

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from .errors import LabelError
-from .files import read_jsonl
+from .run_dir import RunDirectory
 
 __all__ = ["find_label_issues", "issues_markdown"]
 
@@ -33,12 +33,9 @@ _DECIMALS = 4
 
 def _run_predictions(run_dir: Path, task: str | None) -> tuple[str, list[dict[str, Any]], int]:
     """One task's predictions, each sentence once, with probabilities averaged over the run's seeds."""
-    path = run_dir / "predictions.jsonl"
-    if not path.is_file():
-        raise LabelError(f"{run_dir}: not a finished run directory (no predictions.jsonl)")
-    rows = read_jsonl(path, LabelError)
+    rows = RunDirectory(run_dir).predictions()
     if not rows:
-        raise LabelError(f"{path}: no predictions")
+        raise LabelError(f"{run_dir / 'predictions.jsonl'}: no predictions")
     tasks = sorted({row["task"] for row in rows})
     if task is None:
         if len(tasks) > 1:

@@ -1,4 +1,5 @@
-"""Tables and plots shared by the runner, the command line and the notebooks."""
+"""Tables and plots: takes metrics, labels or agreement figures, gives markdown and PNG charts
+for the runner, the command line and the notebooks."""
 
 from __future__ import annotations
 
@@ -6,7 +7,14 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["markdown_table", "label_statistics_markdown", "agreement_markdown", "plot_confusion_matrix"]
+__all__ = [
+    "agreement_markdown",
+    "label_statistics_markdown",
+    "markdown_table",
+    "per_class_report",
+    "plot_confusion_matrix",
+    "plot_per_letter",
+]
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -96,3 +104,17 @@ def plot_per_letter(per_letter: Mapping[str, Mapping[str, float]], overall: floa
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
+
+
+def per_class_report(task: str, task_metrics: Mapping[str, Any]) -> str:
+    """One task's section of a run's ``report.md``: macro-F1 with its interval, baselines, per-class table."""
+    model = task_metrics["model"]
+    low, high = model["macro_f1_interval"]
+    majority = task_metrics["baselines"]["majority"]["macro_f1"]
+    stratified = task_metrics["baselines"]["stratified"]["macro_f1"]
+    rows = [[label, v["precision"], v["recall"], v["f1"], v["support"]] for label, v in model["per_class"].items()]
+    return (
+        f"## {task}\n\nmacro-F1 {model['macro_f1']:.3f} (95% CI {low:.3f}–{high:.3f}, {model['interval_resamples']} resampled), "
+        f"accuracy {model['accuracy']:.3f}; majority baseline {majority:.3f}, stratified random {stratified:.3f}\n\n"
+        + markdown_table(["class", "precision", "recall", "F1", "support"], rows)
+    )

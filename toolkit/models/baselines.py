@@ -17,7 +17,16 @@ from sklearn.svm import LinearSVC
 
 from .context import context_text
 
-__all__ = ["ProbabilisticLinearSVC", "RecordField", "TextColumn", "build_baseline", "build_tfidf_pipeline", "top_features"]
+__all__ = [
+    "ProbabilisticLinearSVC",
+    "RecordField",
+    "TextColumn",
+    "build_baseline",
+    "build_tfidf_pipeline",
+    "load_skops_model",
+    "save_skops_model",
+    "top_features",
+]
 
 
 class RecordField(BaseEstimator, TransformerMixin):
@@ -133,3 +142,28 @@ def top_features(pipeline: Pipeline, n: int = 15) -> dict[str, list[tuple[str, f
         order = np.argsort(weights)[::-1][:n]
         result[str(label)] = [(str(names[i]), float(weights[i])) for i in order]
     return result
+
+
+def save_skops_model(model, path) -> None:
+    """A fitted pipeline (the best one of a tuned search) as a skops file: no pickle."""
+    import skops.io
+
+    estimator = model.best_estimator_ if hasattr(model, "best_estimator_") else model
+    skops.io.dump(estimator, path)
+
+
+def load_skops_model(path):
+    """A pipeline saved by :func:`save_skops_model`; refuses types outside what fitting writes."""
+    import skops.io
+
+    from ..errors import RunError
+
+    try:
+        untrusted = skops.io.get_untrusted_types(file=path)
+    except Exception as error:  # noqa: BLE001 - any failure to read the file is a damaged file
+        raise RunError(f"{path}: damaged model file ({type(error).__name__}); run the experiment again with --force") from None
+    allowed = [name for name in untrusted if name.startswith(("toolkit.models.baselines.", "sklearn.", "numpy."))]
+    unexpected = sorted(set(untrusted) - set(allowed))
+    if unexpected:
+        raise RunError(f"{path}: refusing to load unexpected types {', '.join(unexpected)}")
+    return skops.io.load(path, trusted=allowed)

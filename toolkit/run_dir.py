@@ -1,0 +1,202 @@
+"""The run directory, in one place: takes a finished experiment (or a path to one), gives its
+name, its atomic writing, and typed readers for every command that uses a run.
+
+Layout of ``runs/<name>-<hash>/``:
+
+``config.yaml``       the resolved experiment config
+``metrics.json``      per task: the model's scores with confidence intervals, baselines, seeds
+``predictions.jsonl`` one row per (seed, split, task, sentence): gold, predicted, probabilities
+``provenance.json``   data and code fingerprints, package versions, launch, command
+``report.md``         per-class report; ``confusion_<task>.png`` / ``letters_<task>.png`` charts
+``top_features.json`` (TF-IDF) the heaviest features per class
+``model/``            the fitted model: ``model.skops`` (TF-IDF) or a transformer checkpoint
+
+A run is written into a hidden staging directory beside its final place and renamed into
+place only when complete, so an interrupted run leaves nothing that looks finished.
+Readers raise :class:`~toolkit.errors.RunError` naming the file and what to do, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from .errors import RunError
+
+__all__ = [
+    "RunDirectory",
+    "find_runs",
+    "run_directory_name",
+    "staged_run",
+    "write_json",
+    "write_jsonl_rows",
+]
+
+METRICS_FILE = "metrics.json"
+
+
+def run_directory_name(config: Any, data_fingerprint: str, world_size: int = 1) -> str:
+    """``<name>-<hash of config and data>``.
+
+    A transformer trained by several processes takes ``batch_size × world_size`` sentences
+    per step, so its results differ from a one-process run of the same config: the number
+    of processes joins the hash (only when above 1, so one-process names stay as they were).
+    """
+    key = f"{config.fingerprint()}:{data_fingerprint}"
+    if world_size > 1 and config.model.kind == "transformer":
+        key += f":world_size={world_size}"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:10]
+    return f"{config.name}-{digest}"
+
+
+@contextlib.contextmanager
+def staged_run(final: Path, *, writes: bool = True) -> Iterator[Path | None]:
+    """A hidden staging directory that becomes ``final`` only when the block succeeds.
+
+    ``writes=False`` (a process other than rank 0 under ``torchrun``) yields None and
+    touches nothing. An existing ``final`` (a run recomputed with ``--force``) is moved
+    aside before the new one is renamed in and deleted after, so no moment leaves a
+    half-written run in its place.
+    """
+    if not writes:
+        yield None
+        return
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    try:
+        yield staging
+        old = None
+        if final.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{final.name}.old.", dir=final.parent))
+            os.replace(final, old / final.name)
+        os.replace(staging, final)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def write_json(path: Path, data: Any) -> None:
+    Path(path).write_text(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def write_jsonl_rows(path: Path, rows: Sequence[dict[str, Any]]) -> None:
+    with open(path, "w", encoding="utf-8") as stream:
+        for row in rows:
+            stream.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
+
+
+class RunDirectory:
+    """A finished run, read file by file. Every reader names the file it could not read."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        if not self.path.is_dir():
+            raise RunError(f"{self.path}: no such run directory")
+        if not (self.path / METRICS_FILE).is_file():
+            raise RunError(f"{self.path}: not a finished run directory (no {METRICS_FILE}); run it again with `toolkit run`")
+
+    @classmethod
+    def of(cls, run: "RunDirectory | str | os.PathLike") -> "RunDirectory":
+        """``run`` itself, or the run directory at that path."""
+        return run if isinstance(run, RunDirectory) else cls(run)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def __repr__(self) -> str:
+        return f"RunDirectory({str(self.path)!r})"
+
+    def _file(self, name: str) -> Path:
+        path = self.path / name
+        if not path.is_file():
+            raise RunError(f"{path}: missing from the run directory; the run is incomplete, run it again with --force")
+        return path
+
+    def _json(self, name: str) -> dict[str, Any]:
+        path = self._file(name)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise RunError(f"{path}: damaged ({error}); run the experiment again with --force") from None
+        if not isinstance(data, dict):
+            raise RunError(f"{path}: damaged (not a JSON object); run the experiment again with --force")
+        return data
+
+    def config(self) -> dict[str, Any]:
+        """The resolved config as a plain dict."""
+        import yaml
+
+        path = self._file("config.yaml")
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as error:
+            raise RunError(f"{path}: damaged ({str(error).splitlines()[0]}); run the experiment again with --force") from None
+        if not isinstance(data, dict) or not isinstance(data.get("model"), dict):
+            raise RunError(f"{path}: damaged (not an experiment config); run the experiment again with --force")
+        return data
+
+    def metrics(self) -> dict[str, Any]:
+        data = self._json(METRICS_FILE)
+        if not isinstance(data.get("tasks"), dict) or not data["tasks"]:
+            raise RunError(f"{self.path / METRICS_FILE}: damaged (no tasks); run the experiment again with --force")
+        return data
+
+    def provenance(self) -> dict[str, Any]:
+        return self._json("provenance.json")
+
+    def predictions(self) -> list[dict[str, Any]]:
+        """Every prediction row, in file order."""
+        from .files import read_jsonl
+
+        path = self._file("predictions.jsonl")
+        try:
+            rows = read_jsonl(path, RunError)
+        except UnicodeDecodeError as error:
+            raise RunError(f"{path}: damaged ({error}); run the experiment again with --force") from None
+        required = ("task", "id", "letter_id", "gold", "probabilities", "seed")
+        for number, row in enumerate(rows, 1):
+            if not isinstance(row, dict) or any(key not in row for key in required):
+                raise RunError(f"{path}:{number}: damaged (a prediction lacks {', '.join(required)}); run the experiment again with --force")
+        return rows
+
+    def model(self) -> Any:
+        """The fitted model saved with the run."""
+        config = self.config()
+        model_dir = self.path / "model"
+        if (model_dir / "model.skops").is_file():
+            from .models.baselines import load_skops_model
+
+            return load_skops_model(model_dir / "model.skops")
+        if (model_dir / "config.json").is_file():
+            if config.get("task") == "all" or config["model"].get("multitask"):  # older runs also say model.multitask
+                from .models.multitask import MultiTaskTransformerClassifier as loader
+            else:
+                from .models.transformer import TransformerClassifier as loader
+            return loader.load(model_dir)
+        raise RunError(f"{self.path}: the run has no saved model (model/model.skops or model/config.json)")
+
+
+def find_runs(patterns: Sequence[str | os.PathLike]) -> list[RunDirectory]:
+    """Run directories named by paths or globs; a directory of runs stands for the runs in it."""
+    runs: list[RunDirectory] = []
+    for pattern in patterns:
+        for match in sorted(glob.glob(str(pattern))) or [str(pattern)]:
+            path = Path(match)
+            if not (path / METRICS_FILE).exists() and any(path.glob(f"*/{METRICS_FILE}")):
+                runs.extend(RunDirectory(p.parent) for p in sorted(path.glob(f"*/{METRICS_FILE}")))
+                continue
+            runs.append(RunDirectory(path))
+    return runs
