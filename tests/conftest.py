@@ -81,7 +81,8 @@ def write_tiny_labels_dir(root: Path, letters: int = 6) -> Path:
     import yaml
 
     from toolkit.render import LetterSource, Paragraph, Section, render_kamerstuk_xml
-    from toolkit.labels import body_sentences, load_schema
+    from toolkit.segment import body_sentences
+    from toolkit.labels import load_schema
     from toolkit.corpus import read_default_letters
 
     labels = root / "labels"

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from toolkit.clean import clean_pdf_text, decode_letter_bytes, join_wrapped_lines, keep_line_end_hyphen
+from toolkit.ingest.decode import decode_letter_bytes
+from toolkit.ingest.pdf_layout import clean_pdf_text, join_wrapped_lines, keep_line_end_hyphen
 from toolkit.errors import IngestError
 
 

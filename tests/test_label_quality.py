@@ -11,7 +11,7 @@ import pytest
 from toolkit.config import load_config
 from toolkit.errors import LabelError, ToolkitError
 from toolkit.experiment import run_experiment
-from toolkit.label_quality import find_label_issues, issues_markdown
+from toolkit.labels.quality import find_label_issues, issues_markdown
 
 from .test_cli import run_cli
 

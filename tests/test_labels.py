@@ -10,14 +10,14 @@ from toolkit.corpus import read_default_letters
 from toolkit.errors import LabelError
 from toolkit.labels import (
     agreement,
-    body_sentences,
     load_annotations,
     load_schema,
-    near_duplicate_rate,
     propose,
     store_decisions,
     validate_annotations,
 )
+from toolkit.labels.quality import near_duplicate_rate
+from toolkit.segment import body_sentences
 
 from .conftest import LABELS_DIR
 

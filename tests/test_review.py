@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from toolkit.errors import LabelError
-from toolkit.labels import apply_revisions, body_sentences, load_annotations, load_schema, propose
+from toolkit.segment import body_sentences
+from toolkit.labels import apply_revisions, load_annotations, load_schema, propose
 from toolkit.corpus import read_default_letters
-from toolkit.review import ReviewSession
+from toolkit.labels.review import ReviewSession
 
 from .test_cli import run_cli
 

@@ -1,8 +1,7 @@
-"""The ``toolkit`` command line.
+"""The ``toolkit`` command line: takes arguments, calls one library function per command, prints.
 
-Each sub-command is a thin function over the library: it parses its arguments,
-calls one stage, and prints. Errors a user can fix (:class:`ToolkitError`) are
-printed as one line, without a traceback, and exit with status 2.
+Errors a user can fix (:class:`ToolkitError`) are printed as one line, without a
+traceback, and exit with status 2.
 """
 
 from __future__ import annotations
@@ -13,11 +12,10 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .errors import ToolkitError
-from .run_dir import RunDirectory, find_runs
 from . import launch
+from .errors import LabelError, ToolkitError
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
 
@@ -34,7 +32,7 @@ def _print_json(record: dict) -> None:
     sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
-# ------------------------------------------------------------------ commands
+# ------------------------------------------------------------------ ingestion
 
 
 @_command("segment")
@@ -83,10 +81,7 @@ def _fetch(args: argparse.Namespace) -> int:
             settings=settings,
             progress=lambda done, total, official_id: print(f"fetched {done}/{total} {official_id}", file=sys.stderr),
         )
-    args.out.mkdir(parents=True, exist_ok=True)
-    for document in documents:
-        target = args.out / f"{document.official_id}.xml"
-        target.write_bytes(Path(document.path).read_bytes())
+    for target in fetch.save_documents(documents, args.out):
         print(target)
     return 0
 
@@ -101,46 +96,7 @@ def _render_corpus(args: argparse.Namespace) -> int:
     return 0
 
 
-@_command("main")
-def _main_job(args: argparse.Namespace) -> int:
-    """The main job on the default data: ingest the corpus, then train and evaluate TF-IDF per task."""
-    from dataclasses import replace
-
-    from .config import load_config
-    from .corpus import read_default_letters, write_corpus
-    from .experiment import run_experiment
-    from .labels import load_schema
-
-    letters = read_default_letters(args.labels_dir)
-    summary = write_corpus(letters, args.out / "corpus")
-    print(
-        f"corpus: {summary['letters']} letters, {summary['sentences'].get('body', 0)} body sentences "
-        f"-> {args.out / 'corpus'}"
-    )
-    labels_dir = args.labels_dir
-    schema = load_schema(labels_dir or _default_labels())
-    config_path = args.config
-    print(f"{'task':8} {'macro-F1':>8}  {'95% CI (letters)':17} {'majority':>8}  held out")
-    for task in schema.task_names:
-        config = load_config(config_path, [f"task={task}"])
-        config = replace(config, output_dir=str(args.out))
-        if labels_dir:
-            config = replace(config, data=replace(config.data, labels_dir=str(labels_dir)))
-        result = run_experiment(config, progress=not args.quiet)
-        figures = RunDirectory(result.path).metrics()["tasks"][task]
-        model = figures["model"]
-        low, high = model["macro_f1_interval"]
-        print(
-            f"{task:8} {model['macro_f1']:8.3f}  {low:.3f}–{high:.3f}      {figures['baselines']['majority']['macro_f1']:8.3f}  "
-            f"{model['test_letters']} letters, one at a time ({result.path})"
-        )
-    return 0
-
-
-def _default_labels() -> Path:
-    from .corpus import default_labels_dir
-
-    return default_labels_dir()
+# ------------------------------------------------------------------ labels
 
 
 @_command("labels")
@@ -148,33 +104,14 @@ def _labels(args: argparse.Namespace) -> int:
     return _LABEL_ACTIONS[args.action](args)
 
 
-def _labels_context(args: argparse.Namespace):
-    from .corpus import default_labels_dir, read_default_letters
-    from .labels import body_sentences, load_schema
+def _context(args: argparse.Namespace):
+    from .labels.card import LabellingContext
 
-    labels_dir = args.labels_dir or default_labels_dir()
-    schema = load_schema(labels_dir)
-    letters = read_default_letters(labels_dir)
-    return labels_dir, schema, letters, body_sentences(letters)
-
-
-def _labels_propose(args: argparse.Namespace) -> int:
-    from .labels import propose
-
-    _, schema, _, sentences = _labels_context(args)
-    if args.letters:
-        unknown = set(args.letters) - {s.letter_id for s in sentences}
-        if unknown:
-            raise ToolkitError(f"unknown letter id(s): {', '.join(sorted(unknown))}")
-        sentences = [s for s in sentences if s.letter_id in set(args.letters)]
-    for row in propose(schema, sentences):
-        _print_json(row)
-    return 0
+    return LabellingContext.load(args.labels_dir)
 
 
 def _read_decisions(paths: Sequence[Path]) -> list[dict]:
     from .files import read_jsonl
-    from .labels import LabelError
 
     rows: list[dict] = []
     for path in paths:
@@ -184,95 +121,83 @@ def _read_decisions(paths: Sequence[Path]) -> list[dict]:
     return rows
 
 
+def _labels_propose(args: argparse.Namespace) -> int:
+    from .labels import propose
+
+    context = _context(args)
+    sentences = context.sentences
+    if args.letters:
+        unknown = set(args.letters) - {s.letter_id for s in sentences}
+        if unknown:
+            raise ToolkitError(f"unknown letter id(s): {', '.join(sorted(unknown))}")
+        sentences = [s for s in sentences if s.letter_id in set(args.letters)]
+    for row in propose(context.schema, sentences):
+        _print_json(row)
+    return 0
+
+
 def _labels_import(args: argparse.Namespace) -> int:
     from .labels import store_decisions
 
-    labels_dir, schema, _, sentences = _labels_context(args)
-    stored = store_decisions(labels_dir, schema, sentences, _read_decisions(args.paths), annotator=args.annotator)
+    context = _context(args)
+    decisions = _read_decisions(args.paths)
+    stored = store_decisions(context.labels_dir, context.schema, context.sentences, decisions, annotator=args.annotator)
     for letter_id, count in sorted(stored.items()):
         print(f"{letter_id}: {count} sentences labelled by {args.annotator}")
     return 0
 
 
 def _labels_import_reliability(args: argparse.Namespace) -> int:
-    import datetime
+    from .labels import store_reliability
 
-    from .files import write_jsonl
-    from .labels import LabelError
-
-    labels_dir, schema, _, sentences = _labels_context(args)
-    known = {s.id: s for s in sentences}
-    rows = []
-    stamp = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    for number, row in enumerate(_read_decisions(args.paths), 1):
-        if row.get("id") not in known:
-            raise LabelError(f"re-label {number}: sentence id {row.get('id')!r} does not exist")
-        for task in schema.task_names:
-            schema.check_label(task, row.get(task), f"re-label {number} ({row['id']})")
-        rows.append({"id": row["id"], "letter_id": known[row["id"]].letter_id, **{t: row[t] for t in schema.task_names},
-                     "annotator": args.annotator, "time": stamp, "blind": True})
-    write_jsonl(labels_dir / "reliability" / f"{args.annotator}.jsonl", rows)
-    print(f"stored {len(rows)} blind re-labels by {args.annotator}")
+    context = _context(args)
+    count = store_reliability(context.labels_dir, context.schema, context.sentences, _read_decisions(args.paths),
+                              annotator=args.annotator)
+    print(f"stored {count} blind re-labels by {args.annotator}")
     return 0
 
 
 def _labels_revise(args: argparse.Namespace) -> int:
     from .labels import apply_revisions
 
-    labels_dir, schema, _, sentences = _labels_context(args)
-    count = apply_revisions(labels_dir, schema, sentences, _read_decisions(args.paths), reviser=args.annotator)
+    context = _context(args)
+    count = apply_revisions(context.labels_dir, context.schema, context.sentences, _read_decisions(args.paths),
+                            reviser=args.annotator)
     print(f"applied {count} revisions by {args.annotator}")
     return 0
 
 
 def _labels_validate(args: argparse.Namespace) -> int:
-    from .labels import load_annotations, validate_annotations
+    from .labels import check_labels
 
-    labels_dir, schema, letters, sentences = _labels_context(args)
-    annotations = load_annotations(labels_dir)
-    validate_annotations(schema, annotations, sentences)
-    unlabelled_letters = sorted({s.letter_id for s in sentences} - {row["letter_id"] for row in annotations})
-    if unlabelled_letters and args.complete:
-        raise ToolkitError(f"{len(unlabelled_letters)} letters have no labels: {', '.join(unlabelled_letters)}")
-    print(f"ok: {len(annotations)} labels for {len(sentences)} body sentences in {len(letters)} letters")
+    context = _context(args)
+    summary = check_labels(context.labels_dir, context.schema, context.sentences, complete=args.complete)
+    print(f"ok: {summary['labels']} labels for {summary['sentences']} body sentences in {summary['letters']} letters")
     return 0
 
 
 def _labels_export(args: argparse.Namespace) -> int:
-    from .labels import load_annotations, validate_annotations
+    from .labels import export_rows
 
-    labels_dir, schema, _, sentences = _labels_context(args)
-    annotations = load_annotations(labels_dir)
-    validate_annotations(schema, annotations, sentences)
-    for row in annotations:
-        _print_json({key: row[key] for key in ("id", "letter_id", "text", *schema.task_names, "annotator", "time", "origin") if key in row})
+    context = _context(args)
+    for row in export_rows(context.labels_dir, context.schema, context.sentences):
+        _print_json(row)
     return 0
-
-
-def _agreement_results(labels_dir, schema, exclude_letters: Sequence[str] = (), against: str = "stored") -> dict:
-    from .labels import agreement, load_annotations, load_first_pass_snapshot, load_reliability
-
-    reference = load_first_pass_snapshot(labels_dir) if against == "first-pass" else load_annotations(labels_dir)
-    first = {row["id"]: row for row in reference if row["letter_id"] not in set(exclude_letters)}
-    second = load_reliability(labels_dir)
-    if not second:
-        raise ToolkitError(f"no blind re-labels under {labels_dir / 'reliability'}")
-    return {name: agreement(first, {row["id"]: row for row in rows}, schema.task_names) for name, rows in second.items()}
 
 
 def _labels_agreement(args: argparse.Namespace) -> int:
     from .corpus import default_labels_dir
-    from .labels import load_schema
+    from .labels import agreement_with_reliability, load_schema
     from .report import agreement_markdown
 
     labels_dir = args.labels_dir or default_labels_dir()
-    results = _agreement_results(labels_dir, load_schema(labels_dir), args.exclude_letters, args.against)
+    results = agreement_with_reliability(labels_dir, load_schema(labels_dir), args.exclude_letters, args.against)
     print(json.dumps(results, indent=2) if args.json else agreement_markdown(results))
     return 0
 
 
 def _labels_issues(args: argparse.Namespace) -> int:
-    from .label_quality import find_label_issues, issues_markdown
+    from .labels.quality import find_label_issues, issues_markdown
 
     if args.limit is not None and args.limit < 1:
         raise ToolkitError(f"--limit: must be a positive number, got {args.limit}")
@@ -291,62 +216,14 @@ def _labels_issues(args: argparse.Namespace) -> int:
 
 
 def _labels_stats(args: argparse.Namespace) -> int:
-    print(_statistics_markdown(args))
+    print(_context(args).statistics_markdown())
     return 0
 
 
-def _statistics_markdown(args: argparse.Namespace) -> str:
-    from .labels import load_annotations
-    from .report import label_statistics_markdown
-
-    labels_dir, schema, letters, sentences = _labels_context(args)
-    annotations = load_annotations(labels_dir)
-    provenance = {letter.id: letter.provenance.get("kind", "?") for letter in letters}
-    return label_statistics_markdown(annotations, {t: s.classes for t, s in schema.tasks.items()}, provenance)
-
-
-_CARD_START = "<!-- generated by `toolkit labels card`: start -->"
-_CARD_END = "<!-- generated by `toolkit labels card`: end -->"
-
-
 def _labels_card(args: argparse.Namespace) -> int:
-    """Rewrite the generated part of labels/README.md (counts and agreement)."""
-    from .corpus import default_labels_dir
-    from .files import write_atomically
-    from .labels import near_duplicate_rate
-    from .report import agreement_markdown
+    from .labels.card import update_card
 
-    labels_dir = args.labels_dir or default_labels_dir()
-    _, schema, _, sentences = _labels_context(args)
-    rate, pairs = near_duplicate_rate(sentences)
-    generated = "\n\n".join(
-        [
-            _CARD_START,
-            "### Counts",
-            _statistics_markdown(args),
-            "### Agreement",
-            "Blind re-labels against the first-pass labels (before the codebook revision; "
-            "`toolkit labels agreement --against first-pass`):",
-            agreement_markdown(_agreement_results(labels_dir, schema, against="first-pass")),
-            "The same without the seed letter, whose sentences serve as codebook examples "
-            "(`--exclude-letters kst-28676-307`):",
-            agreement_markdown(_agreement_results(labels_dir, schema, ["kst-28676-307"], against="first-pass")),
-            "Blind re-labels against the stored labels after the revision (`toolkit labels agreement`):",
-            agreement_markdown(_agreement_results(labels_dir, schema)),
-            "### Near-duplicates",
-            f"{rate:.1%} of {len(sentences)} body sentences have a near-duplicate in another letter "
-            f"({len(pairs)} pairs; character n-gram cosine ≥ 0.8 with names and numbers masked).",
-            _CARD_END,
-        ]
-    )
-    card = labels_dir / "README.md"
-    text = card.read_text(encoding="utf-8")
-    if _CARD_START not in text or _CARD_END not in text:
-        raise ToolkitError(f"{card}: markers for the generated section are missing")
-    before, rest = text.split(_CARD_START, 1)
-    after = rest.split(_CARD_END, 1)[1]
-    write_atomically(card, before + generated + after)
-    print(f"updated {card}")
+    print(f"updated {update_card(_context(args))}")
     return 0
 
 
@@ -362,6 +239,25 @@ _LABEL_ACTIONS = {
     "card": _labels_card,
     "issues": _labels_issues,
 }
+
+
+# ------------------------------------------------------------------ experiments
+
+
+@_command("main")
+def _main_job(args: argparse.Namespace) -> int:
+    """The main job on the default data: ingest the corpus, then train and evaluate TF-IDF per task."""
+    from .experiment import run_main_job
+
+    job = run_main_job(args.out, args.config, labels_dir=args.labels_dir, progress=not args.quiet)
+    print(f"corpus: {job.letters} letters, {job.body_sentences} body sentences -> {job.corpus_dir}")
+    print(f"{'task':8} {'macro-F1':>8}  {'95% CI (letters)':17} {'majority':>8}  held out")
+    for row in job.rows:
+        low, high = row.interval
+        reused = "; reused a finished run" if row.cached else ""
+        print(f"{row.task:8} {row.macro_f1:8.3f}  {low:.3f}–{high:.3f}      {row.majority:8.3f}  "
+              f"{row.test_letters} letters, one at a time ({row.path}{reused})")
+    return 0
 
 
 @_command("run")
@@ -382,9 +278,11 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _print_run_summary(config, result) -> None:
+    from .run_dir import RunDirectory
+
     metrics = RunDirectory(result.path).metrics()
     if result.cached:
-        print(f"{config.name}: same config and data as a finished run; not recomputed (use --force)")
+        print(f"{config.name}: reused run (same config and data as a finished run; not recomputed, use --force)")
     for task, figures in metrics["tasks"].items():
         model = figures["model"]
         low, high = model["macro_f1_interval"]
@@ -402,6 +300,7 @@ def _print_run_summary(config, result) -> None:
 @_command("compare")
 def _compare(args: argparse.Namespace) -> int:
     from .compare import compare_runs, paired_tests
+    from .run_dir import find_runs
 
     runs = find_runs(args.runs)
     print(compare_runs(runs, markdown=args.markdown))
@@ -425,26 +324,14 @@ def _predict(args: argparse.Namespace) -> int:
 @_command("pretrain")
 def _pretrain(args: argparse.Namespace) -> int:
     """Train a small Dutch BERT (or continue pretraining one) on the letters and given texts."""
-    from .corpus import read_default_letters
-    from .segment import segment_letter
+    from .corpus import pretraining_texts
 
     launch.ensure_process_group()
     if launch.broadcast_flag(args.out.exists() and args.skip_if_exists):
         if launch.is_main_process():
             print(f"{args.out} exists; not pretraining again")
         return 0
-    excluded = set(args.exclude_letters)
-    texts = [
-        record.text
-        for letter in read_default_letters(args.labels_dir)
-        if letter.id not in excluded
-        for record in segment_letter(letter)
-        if record.kind in ("body", "heading", "footnote")
-    ]
-    for path in args.texts:
-        if not path.exists():
-            raise ToolkitError(f"{path}: no such file")
-        texts += [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    texts = pretraining_texts(args.labels_dir, exclude_letters=args.exclude_letters, extra_files=args.texts)
     from .models.pretrain import PretrainConfig, pretrain_mlm
 
     config = PretrainConfig(
@@ -457,7 +344,8 @@ def _pretrain(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     if launch.is_main_process():
-        print(f"pretraining on {len(texts)} texts (letters excluded: {', '.join(sorted(excluded)) or 'none'})", file=sys.stderr)
+        excluded = ", ".join(sorted(args.exclude_letters)) or "none"
+        print(f"pretraining on {len(texts)} texts (letters excluded: {excluded})", file=sys.stderr)
     out = pretrain_mlm(texts, args.out, base_model=args.base_model, config=config, progress=not args.quiet)
     if launch.is_main_process():
         print(out)
@@ -476,10 +364,7 @@ def _date(value: str):
         raise argparse.ArgumentTypeError(f"not an ISO date (YYYY-MM-DD): {value!r}") from None
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="toolkit", description="Sentence-level classification of Dutch letters to parliament.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def _add_ingestion_commands(commands) -> None:
     segment = commands.add_parser("segment", help="print one JSON object per sentence record of the given letters")
     segment.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     segment.add_argument("--kind", action="append", choices=["body", "heading", "footnote", "head", "signature"],
@@ -506,21 +391,26 @@ def build_parser() -> argparse.ArgumentParser:
     render = commands.add_parser("render-corpus", help="render the authored letters of labels/letters/src (maintainers)")
     render.add_argument("--labels-dir", type=Path, default=None)
 
+
+_LABEL_HELP = (
+    ("propose", "print rule-based proposals (one JSON object per body sentence) for review"),
+    ("import", "store a reviewer's decisions (JSONL: id + one label per task) as the letters' labels"),
+    ("import-reliability", "store blind re-labels of a sample for the agreement figures"),
+    ("revise", "apply a review pass's changes (JSONL: id, task, old, new, rule), keeping a trace"),
+    ("validate", "check the stored labels against the schema and the corpus"),
+    ("export", "print one JSON object per labelled body sentence"),
+    ("agreement", "Cohen's kappa and Krippendorff's alpha per task from the stored labels"),
+    ("stats", "counts per class and per letter (markdown)"),
+    ("card", "regenerate the counts and agreement section of labels/README.md"),
+    ("issues", "likely label errors (cleanlab) from a leave-letters-out run, as changes for `labels revise`"),
+)
+
+
+def _add_label_commands(commands) -> None:
     labels = commands.add_parser("labels", help="label workflow: propose, import, validate, export, agreement, stats, card")
-    label_actions = labels.add_subparsers(dest="action", required=True, metavar="ACTION")
-    for name, help_text in (
-        ("propose", "print rule-based proposals (one JSON object per body sentence) for review"),
-        ("import", "store a reviewer's decisions (JSONL: id + one label per task) as the letters' labels"),
-        ("import-reliability", "store blind re-labels of a sample for the agreement figures"),
-        ("revise", "apply a review pass's changes (JSONL: id, task, old, new, rule), keeping a trace"),
-        ("validate", "check the stored labels against the schema and the corpus"),
-        ("export", "print one JSON object per labelled body sentence"),
-        ("agreement", "Cohen's kappa and Krippendorff's alpha per task from the stored labels"),
-        ("stats", "counts per class and per letter (markdown)"),
-        ("card", "regenerate the counts and agreement section of labels/README.md"),
-        ("issues", "likely label errors (cleanlab) from a leave-letters-out run, as changes for `labels revise`"),
-    ):
-        action = label_actions.add_parser(name, help=help_text)
+    actions = labels.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for name, help_text in _LABEL_HELP:
+        action = actions.add_parser(name, help=help_text)
         action.add_argument("--labels-dir", type=Path, default=None)
         if name in ("import", "import-reliability", "revise"):
             action.add_argument("paths", nargs="+", type=Path, metavar="DECISIONS.jsonl")
@@ -540,6 +430,8 @@ def build_parser() -> argparse.ArgumentParser:
             action.add_argument("--against", choices=["stored", "first-pass"], default="stored",
                                 help="compare with the stored labels or with the first-pass snapshot")
 
+
+def _add_experiment_commands(commands) -> None:
     run = commands.add_parser("run", help="run an experiment config; prints the run directory last")
     run.add_argument("config", type=Path)
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value, e.g. model.C=4")
@@ -558,6 +450,15 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("paths", nargs="+", type=Path, metavar="FILE")
     predict.add_argument("--encoding", default="utf-8")
 
+    main_job = commands.add_parser("main", help="the main job on the default data")
+    main_job.add_argument("--out", type=Path, default=Path("runs"), help="output directory (default runs/)")
+    main_job.add_argument("--labels-dir", type=Path, default=None)
+    main_job.add_argument("--config", type=Path, default=None,
+                          help="experiment config run for every task (default experiments/tfidf-loo.yaml)")
+    main_job.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _add_pretrain_command(commands) -> None:
     pretrain = commands.add_parser("pretrain", help="train a small Dutch BERT on the letters (or continue pretraining one)")
     pretrain.add_argument("--out", type=Path, default=Path("models/bert-small-nl"), help="checkpoint directory to write")
     pretrain.add_argument("--base-model", default=None, help="continue pretraining this checkpoint (hub id or path), e.g. BERTje")
@@ -574,12 +475,14 @@ def build_parser() -> argparse.ArgumentParser:
     pretrain.add_argument("--skip-if-exists", action="store_true")
     pretrain.add_argument("--quiet", action="store_true")
 
-    main_job = commands.add_parser("main", help="the main job on the default data")
-    main_job.add_argument("--out", type=Path, default=Path("runs"), help="output directory (default runs/)")
-    main_job.add_argument("--labels-dir", type=Path, default=None)
-    main_job.add_argument("--config", type=Path, default=_default_labels().parent / "experiments" / "tfidf-loo.yaml",
-                          help="experiment config run for every task (default experiments/tfidf-loo.yaml)")
-    main_job.add_argument("--quiet", action="store_true", help="no progress bars")
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="toolkit", description="Sentence-level classification of Dutch letters to parliament.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_ingestion_commands(commands)
+    _add_label_commands(commands)
+    _add_experiment_commands(commands)
+    _add_pretrain_command(commands)
     return parser
 
 

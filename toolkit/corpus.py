@@ -37,8 +37,9 @@ __all__ = [
     "iter_letters",
     "load_corpus",
     "load_manifest",
+    "pretraining_texts",
+    "read_body_sentences",
     "read_default_letters",
-    "sentences_to_dataset",
     "write_corpus",
 ]
 
@@ -179,10 +180,35 @@ def load_corpus(corpus_dir: Path) -> tuple[list[dict[str, Any]], list[Sentence]]
     return letters, sentences
 
 
-def sentences_to_dataset(sentences: Iterable[Sentence]):
-    """A Hugging Face :class:`datasets.Dataset` with one row per sentence record."""
-    from datasets import Dataset
 
-    rows = [record_to_dict(sentence) for sentence in sentences]
-    columns = ["id", "letter_id", "index", "kind", "section", "text", "start", "end"]
-    return Dataset.from_dict({column: [row[column] for row in rows] for column in columns})
+def pretraining_texts(labels_dir: Path | None = None, *, exclude_letters=(), extra_files=()) -> list[str]:
+    """Texts for masked-LM pretraining: body sentences, headings and footnotes of the default
+    corpus (without ``exclude_letters``), plus one text per non-empty line of ``extra_files``."""
+    excluded = set(exclude_letters)
+    texts = [
+        record.text
+        for letter in read_default_letters(labels_dir)
+        if letter.id not in excluded
+        for record in segment_letter(letter)
+        if record.kind in ("body", "heading", "footnote")
+    ]
+    for path in map(Path, extra_files):
+        if not path.exists():
+            raise IngestError(f"{path}: no such file")
+        texts += [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return texts
+
+
+def read_body_sentences(paths: Iterable[str | Path], *, encoding: str = "utf-8") -> list[Sentence]:
+    """The body sentences of letter files and of corpus directories written by ``toolkit ingest``.
+
+    A corpus directory is read back as it was written (no re-segmentation), so predictions
+    on it refer to the same sentence ids as the corpus.
+    """
+    sentences: list[Sentence] = []
+    for path in map(Path, paths):
+        if path.is_dir() and (path / "corpus.json").exists():
+            sentences += [s for s in load_corpus(path)[1] if s.kind == "body"]
+        else:
+            sentences += [s for s in segment_letter(read_letter(path, encoding=encoding)) if s.kind == "body"]
+    return sentences

@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from .errors import DatasetError
-from .labels import LabelSchema, body_sentences, load_annotations, load_schema, validate_annotations
+from .labels import LabelSchema, load_annotations, load_schema, validate_annotations
+from .segment import body_sentences
 
 __all__ = [
     "LabelledTable",

@@ -38,7 +38,7 @@ from .models import TUNABLE_PARAMETERS
 from .run_dir import run_directory_name, staged_run, write_json, write_jsonl_rows
 from .seeding import seed_everything
 
-__all__ = ["RunResult", "build_model", "make_splits", "run_experiment"]
+__all__ = ["MainJob", "MainJobRow", "RunResult", "build_model", "make_splits", "run_experiment", "run_main_job"]
 
 _TRACKED_PACKAGES = ("scikit-learn", "numpy", "scipy", "datasets", "torch", "transformers", "tokenizers", "wordfreq", "pyphen")
 _PROBABILITY_DECIMALS = 6
@@ -429,3 +429,50 @@ def _versions() -> dict[str, str | None]:
         except importlib.metadata.PackageNotFoundError:
             versions[package] = None
     return versions
+
+
+# ----------------------------------------------------------------- main job
+
+
+@dataclass(frozen=True)
+class MainJobRow:
+    task: str
+    macro_f1: float
+    interval: tuple[float, float]
+    majority: float
+    test_letters: int
+    path: Path
+    cached: bool
+
+
+@dataclass(frozen=True)
+class MainJob:
+    corpus_dir: Path
+    letters: int
+    body_sentences: int
+    rows: list[MainJobRow]
+
+
+def run_main_job(out: Path, config_path: Path | None = None, *, labels_dir: Path | None = None, progress: bool = True) -> MainJob:
+    """The main job on the default data: write the ingested corpus, then run the config for every task."""
+    from dataclasses import replace
+
+    from .config import load_config
+    from .corpus import default_labels_dir, read_default_letters, write_corpus
+    from .labels import load_schema
+    from .run_dir import RunDirectory
+
+    out = Path(out)
+    config_path = config_path or Path(__file__).resolve().parent.parent / "experiments" / "tfidf-loo.yaml"
+    summary = write_corpus(read_default_letters(labels_dir), out / "corpus")
+    rows = []
+    for task in load_schema(labels_dir or default_labels_dir()).task_names:
+        config = replace(load_config(config_path, [f"task={task}"]), output_dir=str(out))
+        if labels_dir:
+            config = replace(config, data=replace(config.data, labels_dir=str(labels_dir)))
+        result = run_experiment(config, progress=progress)
+        figures = RunDirectory(result.path).metrics()["tasks"][task]
+        model = figures["model"]
+        rows.append(MainJobRow(task, model["macro_f1"], tuple(model["macro_f1_interval"]),
+                               figures["baselines"]["majority"]["macro_f1"], model["test_letters"], result.path, result.cached))
+    return MainJob(out / "corpus", summary["letters"], summary["sentences"].get("body", 0), rows)

@@ -1,4 +1,5 @@
-"""Applying a finished run's model to new letters: takes a run directory and letter files,
+"""Applying a finished run's model to new letters: takes a run directory and letter files (or
+corpus directories written by ``toolkit ingest``),
 gives one record per body sentence with the predicted labels and their probabilities."""
 
 from __future__ import annotations
@@ -6,9 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from .corpus import iter_letters
+from .corpus import read_body_sentences
 from .dataset import sentence_inputs
-from .labels import body_sentences
 from .run_dir import RunDirectory
 
 __all__ = ["predict_letters"]
@@ -18,7 +18,7 @@ def predict_letters(run: Path, paths: Sequence[Path], *, encoding: str = "utf-8"
     """One record per body sentence: id, letter_id, text, and per task the label and its probability."""
     run_directory = RunDirectory(run)
     model, config = run_directory.model(), run_directory.config()
-    sentences = body_sentences(iter_letters(paths, encoding=encoding))
+    sentences = read_body_sentences(paths, encoding=encoding)
     if not sentences:
         return
     inputs = sentence_inputs(sentences)

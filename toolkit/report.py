@@ -1,15 +1,13 @@
-"""Tables and plots: takes metrics, labels or agreement figures, gives markdown and PNG charts
+"""Tables and plots: takes metrics or agreement figures, gives markdown and PNG charts
 for the runner, the command line and the notebooks."""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 __all__ = [
     "agreement_markdown",
-    "label_statistics_markdown",
     "markdown_table",
     "per_class_report",
     "plot_confusion_matrix",
@@ -26,26 +24,6 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(cell(value) for value in row) + " |" for row in rows]
     return "\n".join(lines)
-
-
-def label_statistics_markdown(annotations: Sequence[Mapping[str, Any]], tasks: Mapping[str, Sequence[str]], provenance: Mapping[str, str]) -> str:
-    """Counts per class, per letter, and how labels came about (accepted proposal or manual)."""
-    parts = [f"Labelled body sentences: **{len(annotations)}** in **{len({row['letter_id'] for row in annotations})}** letters.", ""]
-    for task, classes in tasks.items():
-        counts = Counter(row[task] for row in annotations)
-        origins = Counter(row["origin"][task] for row in annotations if "origin" in row)
-        accepted = origins.get("accepted", 0)
-        parts.append(f"**{task}** (proposal accepted for {accepted} of {sum(origins.values())} sentences, "
-                     f"{accepted / max(1, sum(origins.values())):.0%}):")
-        parts.append("")
-        parts.append(markdown_table(["class", "sentences"], [[label, counts.get(label, 0)] for label in classes]))
-        parts.append("")
-    per_letter = Counter(row["letter_id"] for row in annotations)
-    parts.append("Per letter:")
-    parts.append("")
-    parts.append(markdown_table(["letter", "provenance", "labelled sentences"],
-                                [[letter, provenance.get(letter, "?"), count] for letter, count in sorted(per_letter.items())]))
-    return "\n".join(parts)
 
 
 def agreement_markdown(results: Mapping[str, Mapping[str, Mapping[str, float]]]) -> str:

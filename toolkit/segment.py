@@ -1,4 +1,5 @@
-"""Dutch sentence segmentation of cleaned letters, with stable sentence ids.
+"""Dutch sentence segmentation: takes a cleaned letter, gives its sentence records with stable ids
+(body sentences, headings, footnotes, head and signature).
 
 Government letters are full of full stops that do not end a sentence: ``jl.``,
 ``nr. 630``, ``art. 10``, initials (``S.A. Blok``, ``A.Th.B. Bijleveld``), and
@@ -12,11 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 
 from .lexicon import zipf
 from .records import Letter, Sentence
 
 __all__ = [
+    "body_sentences",
     "NEVER_FINAL_ABBREVIATIONS",
     "MAY_END_ABBREVIATIONS",
     "sentence_id",
@@ -200,3 +203,8 @@ def segment_letter(letter: Letter) -> list[Sentence]:
             )
         offset += len(block.text) + 2
     return records
+
+
+def body_sentences(letters: Iterable[Letter]) -> list[Sentence]:
+    """The body sentences of ``letters``, in order: what gets labelled and classified."""
+    return [record for letter in letters for record in segment_letter(letter) if record.kind == "body"]

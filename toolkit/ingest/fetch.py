@@ -24,22 +24,35 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import os
-import re
 import threading
 import time
-import urllib.parse
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
-from xml.etree.ElementTree import Element, ParseError
+from xml.etree.ElementTree import Element
 
 import requests
-from defusedxml import ElementTree as _SafeElementTree
-from defusedxml.common import DefusedXmlException
 
 from ..errors import FetchError, OfflineError
 from ..files import write_atomically
+from .sru import (
+    CORE_METADATA,
+    DOSSIER_RE,
+    OFFICIAL_ID_RE,
+    PAGE_SIZE,
+    PRODUCT_AREA,
+    SearchPage,
+    SearchRecord,
+    check_search_response,
+    metadata_from_metadata_xml,
+    normal_dossier,
+    page_from_response,
+    parse_date,
+    parse_official_id,
+    parse_xml,
+    search_url,
+)
 
 __all__ = [
     "DEFAULT_SRU_URL",
@@ -47,19 +60,12 @@ __all__ = [
     "FetchedDocument",
     "fetch_dossier",
     "fetch_letter",
+    "save_documents",
 ]
 
 #: KOOP's SRU endpoint for the publication repositories.
 DEFAULT_SRU_URL = "https://repository.overheid.nl/sru"
 
-# The endpoint serves several collections; "oep" selects the officiële publicaties
-# (kamerstukken, Staatscourant, ...). The query also names the product area, so a
-# server that ignores the connection parameter still searches the right collection.
-_SRU_CONNECTION = "oep"
-_SRU_VERSION = "2.0"
-_SRU_RECORD_SCHEMA = "gzd"
-_PRODUCT_AREA = "c.product-area==officielepublicaties"
-_PAGE_SIZE = 100
 
 # Used only when a search record names no XML manifestation. Some records (older
 # publications, or records whose enrichedData lists only PDF/HTML) leave it out,
@@ -67,18 +73,11 @@ _PAGE_SIZE = 100
 # under this stable, documented path, so it is a better last resort than failing.
 _FALLBACK_XML_URL = "https://zoek.officielebekendmakingen.nl/{official_id}.xml"
 
-# A dossier number, optionally with one hyphenated part: 28676, 21501-02, 36800-VIII.
-_DOSSIER = r"\d+(?:-[0-9A-Za-z]+)?"
-_DOSSIER_RE = re.compile(rf"^{_DOSSIER}$")
-_OFFICIAL_ID_RE = re.compile(rf"^kst-(?P<dossier>{_DOSSIER})-(?P<number>\d+)$", re.IGNORECASE)
 
 # Servers signal overload with these; everything else in 4xx is our fault and final.
 _RETRY_STATUSES = frozenset({408, 429})
 _MAX_RETRY_AFTER_SECONDS = 60.0
 
-_KAMERSTUK_TYPE_SCHEME = "OVERHEIDop.KamerstukTypen"
-_PARLEMENTAIR_SCHEME = "OVERHEIDop.Parlementair"
-_CORE_METADATA = ("title", "published", "dossier", "number", "document_type")
 
 
 @dataclass(frozen=True)
@@ -178,197 +177,6 @@ def _shared_client() -> requests.Session:
         return _default_client
 
 
-# --------------------------------------------------------------------------- XML helpers
-
-
-def _local(tag: object) -> str:
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
-
-
-def _text(element: Optional[Element]) -> str:
-    if element is None:
-        return ""
-    return " ".join("".join(element.itertext()).split())
-
-
-def _children(element: Element, name: str) -> list[Element]:
-    return [child for child in element if _local(child.tag) == name]
-
-
-def _parse_xml(data: bytes, url: str) -> Element:
-    """Parse with defusedxml: a response must never make us resolve entities or fetch DTDs."""
-    try:
-        return _SafeElementTree.fromstring(data)
-    except DefusedXmlException as exc:
-        raise FetchError(f"refused unsafe XML from {url} ({type(exc).__name__})") from None
-    except ParseError as exc:
-        raise FetchError(f"the response from {url} is not well-formed XML ({exc})") from None
-
-
-def _check_sru(root: Element, url: str) -> None:
-    """Raise on SRU diagnostics, which the service returns with HTTP 200."""
-    diagnostics = [element for element in root.iter() if _local(element.tag) == "diagnostic"]
-    if diagnostics:
-        parts = []
-        for diagnostic in diagnostics:
-            fields = {_local(child.tag): _text(child) for child in diagnostic}
-            message = fields.get("message") or fields.get("uri") or "unspecified problem"
-            if fields.get("details"):
-                message = f"{message} ({fields['details']})"
-            parts.append(message)
-        raise FetchError(f"the SRU service reported a problem for {url}: {'; '.join(parts)}")
-    if _local(root.tag) != "searchRetrieveResponse":
-        raise FetchError(f"{url} did not answer with an SRU searchRetrieveResponse (root <{_local(root.tag)}>)")
-    count = _children(root, "numberOfRecords")
-    if not count or not _text(count[0]).isdigit():
-        raise FetchError(f"the SRU response from {url} has no numberOfRecords")
-
-
-def _parse_date(value: Optional[str]) -> Optional[_dt.date]:
-    if not value:
-        return None
-    try:
-        return _dt.date.fromisoformat(value.strip()[:10])
-    except ValueError:
-        return None
-
-
-def _normal_dossier(value: str) -> str:
-    return "".join(value.split()).casefold()
-
-
-# --------------------------------------------------------------------------- records
-
-
-@dataclass(frozen=True)
-class _Record:
-    official_id: str
-    metadata: dict
-    dossiers: tuple[str, ...]
-    xml_url: Optional[str]
-    metadata_url: Optional[str]
-
-
-@dataclass(frozen=True)
-class _Page:
-    total: int
-    records: list[_Record]
-    next_position: Optional[int]
-
-
-def _record_from_element(record: Element) -> Optional[_Record]:
-    data = next(iter(_children(record, "recordData")), None)
-    if data is None:
-        return None
-    by_name: dict[str, list[Element]] = {}
-    enriched: Optional[Element] = None
-    for element in data.iter():
-        name = _local(element.tag)
-        if name == "enrichedData":
-            enriched = element
-        by_name.setdefault(name, []).append(element)
-
-    def first(name: str) -> str:
-        for element in by_name.get(name, []):
-            value = _text(element)
-            if value:
-                return value
-        return ""
-
-    official_id = first("identifier")
-    if not official_id:
-        return None
-
-    kamerstuk_type = ""
-    publication_type = ""
-    for element in by_name.get("type", []):
-        scheme = element.get("scheme", "")
-        if scheme.endswith(_KAMERSTUK_TYPE_SCHEME) and not kamerstuk_type:
-            kamerstuk_type = _text(element)
-        elif (scheme.endswith(_PARLEMENTAIR_SCHEME) or not scheme) and not publication_type:
-            publication_type = _text(element)
-    dossiers = tuple(value for value in (_text(e) for e in by_name.get("dossiernummer", [])) if value)
-
-    candidates = {
-        "official_id": official_id,
-        "title": first("title"),
-        "date": first("date"),
-        "published": first("available") or first("issued"),
-        "dossier": dossiers[0] if dossiers else "",
-        "number": first("ondernummer"),
-        # Older records carry the kamerstuk type only as tpmeta "subrubriek".
-        "document_type": kamerstuk_type or first("subrubriek"),
-        "publication_type": publication_type or first("publicatienaam"),
-        "vergaderjaar": first("vergaderjaar"),
-        "creator": first("creator"),
-        "dossier_title": first("dossiertitel"),
-        "document_title": first("documenttitel"),
-    }
-    metadata = {key: value for key, value in candidates.items() if value}
-
-    xml_url = metadata_url = None
-    preferred = ""
-    if enriched is not None:
-        for child in enriched:
-            name = _local(child.tag)
-            if name == "itemUrl":
-                manifestation = child.get("manifestation", "")
-                if manifestation == "xml" and not xml_url:
-                    xml_url = _text(child)
-                elif manifestation == "metadata" and not metadata_url:
-                    metadata_url = _text(child)
-            elif name == "url":
-                preferred = _text(child)
-    if not xml_url and preferred.lower().endswith(".xml"):
-        xml_url = preferred
-    return _Record(official_id, metadata, dossiers, xml_url or None, metadata_url or None)
-
-
-def _page_from_root(root: Element) -> _Page:
-    total = int(_text(_children(root, "numberOfRecords")[0]))
-    records = []
-    for container in _children(root, "records"):
-        for element in _children(container, "record"):
-            record = _record_from_element(element)
-            if record is not None:
-                records.append(record)
-    next_elements = _children(root, "nextRecordPosition")
-    next_text = _text(next_elements[0]) if next_elements else ""
-    return _Page(total, records, int(next_text) if next_text.isdigit() else None)
-
-
-def _metadata_from_metadata_xml(root: Element) -> dict:
-    """Read the ``metadata_gegevens`` file (``<metadata name=.. scheme=.. content=..>``)."""
-    names = {
-        "dc.identifier": "official_id",
-        "dc.title": "title",
-        "dc.date": "date",
-        "dcterms.available": "published",
-        "dcterms.issued": "published",
-        "overheidop.dossiernummer": "dossier",
-        "overheidop.ondernummer": "number",
-        "overheidop.vergaderjaar": "vergaderjaar",
-        "dc.creator": "creator",
-        "overheidop.dossiertitel": "dossier_title",
-        "overheidop.documenttitel": "document_title",
-        "overheidop.publicationname": "publication_type",
-    }
-    found: dict[str, str] = {}
-    for element in root.iter():
-        if _local(element.tag) != "metadata":
-            continue
-        name = (element.get("name") or "").casefold()
-        scheme = element.get("scheme") or ""
-        content = " ".join((element.get("content") or "").split())
-        if not content:
-            continue
-        if scheme.endswith(_KAMERSTUK_TYPE_SCHEME):
-            found.setdefault("document_type", content)
-        elif name in names:
-            found.setdefault(names[name], content)
-    return found
-
-
 # --------------------------------------------------------------------------- the fetcher
 
 
@@ -419,14 +227,14 @@ class _Fetcher:
         path = self.cache_path(url)
         if not refresh and path.is_file():
             try:
-                root = _parse_xml(path.read_bytes(), str(path))
+                root = parse_xml(path.read_bytes(), str(path))
                 if check is not None:
                     check(root, url)
                 return root, path
             except FetchError:
                 pass  # an entry we cannot use is treated as missing and fetched again
         data = self.download(url)
-        root = _parse_xml(data, url)
+        root = parse_xml(data, url)
         if check is not None:
             check(root, url)  # only responses that passed the checks are cached
         self._store(path, data)
@@ -485,30 +293,17 @@ class _Fetcher:
     # -- SRU ----------------------------------------------------------------------
 
     def search_url(self, query: str, start: int, count: int) -> str:
-        # Built by hand in a fixed order so the same search always hashes to the same
-        # cache entry.
-        params = [
-            ("operation", "searchRetrieve"),
-            ("version", _SRU_VERSION),
-            ("x-connection", _SRU_CONNECTION),
-            ("recordSchema", _SRU_RECORD_SCHEMA),
-            ("query", query),
-            ("startRecord", str(start)),
-            ("maximumRecords", str(count)),
-        ]
-        base = self.settings.base_url
-        separator = "&" if "?" in base else "?"
-        return base + separator + urllib.parse.urlencode(params, quote_via=urllib.parse.quote, safe="")
+        return search_url(self.settings.base_url, query, start, count)
 
-    def search_page(self, query: str, start: int, count: int, *, refresh: bool = False) -> _Page:
-        root, _ = self.get_xml(self.search_url(query, start, count), check=_check_sru, refresh=refresh)
-        return _page_from_root(root)
+    def search_page(self, query: str, start: int, count: int, *, refresh: bool = False) -> SearchPage:
+        root, _ = self.get_xml(self.search_url(query, start, count), check=check_search_response, refresh=refresh)
+        return page_from_response(root)
 
-    def search_all(self, query: str, *, refresh: bool = False) -> list[_Record]:
-        records: list[_Record] = []
+    def search_all(self, query: str, *, refresh: bool = False) -> list[SearchRecord]:
+        records: list[SearchRecord] = []
         start = 1
         while True:
-            page = self.search_page(query, start, _PAGE_SIZE, refresh=refresh)
+            page = self.search_page(query, start, PAGE_SIZE, refresh=refresh)
             records.extend(page.records)
             if page.next_position is None or not page.records or page.next_position > page.total:
                 return records
@@ -521,16 +316,16 @@ class _Fetcher:
 
     # -- documents ----------------------------------------------------------------
 
-    def complete_metadata(self, record: _Record) -> dict:
+    def complete_metadata(self, record: SearchRecord) -> dict:
         """Fill what the search record lacks from the publication's metadata file."""
         metadata = dict(record.metadata)
-        if record.metadata_url and any(key not in metadata for key in _CORE_METADATA):
+        if record.metadata_url and any(key not in metadata for key in CORE_METADATA):
             root, _ = self.get_xml(record.metadata_url)
-            for key, value in _metadata_from_metadata_xml(root).items():
+            for key, value in metadata_from_metadata_xml(root).items():
                 metadata.setdefault(key, value)
         return metadata
 
-    def document(self, record: _Record, metadata: Optional[dict] = None) -> FetchedDocument:
+    def document(self, record: SearchRecord, metadata: Optional[dict] = None) -> FetchedDocument:
         if metadata is None:
             metadata = self.complete_metadata(record)
         url = record.xml_url or _FALLBACK_XML_URL.format(official_id=record.official_id)
@@ -540,17 +335,6 @@ class _Fetcher:
 
 # --------------------------------------------------------------------------- public API
 
-
-def _parse_official_id(official_id: object) -> tuple[str, str, str]:
-    text = official_id.strip() if isinstance(official_id, str) else ""
-    match = _OFFICIAL_ID_RE.match(text)
-    if not match:
-        raise FetchError(
-            f"{official_id!r} is not a kamerstuk id: expected kst-<dossier>-<number>, "
-            "for example kst-28676-307 or kst-21501-02-1234"
-        )
-    dossier, number = match.group("dossier"), match.group("number")
-    return f"kst-{dossier}-{number}", dossier, number
 
 
 def fetch_letter(
@@ -575,9 +359,9 @@ def fetch_letter(
     malformed or unknown id and for service errors, :class:`OfflineError` when the
     service cannot be reached.
     """
-    official_id, _, _ = _parse_official_id(official_id)
+    official_id, _, _ = parse_official_id(official_id)
     fetcher = _Fetcher(cache_dir=cache_dir, client=client, settings=settings, sleep=sleep, clock=clock)
-    query = f'{_PRODUCT_AREA} and dt.identifier=="{official_id}"'
+    query = f'{PRODUCT_AREA} and dt.identifier=="{official_id}"'
     page = fetcher.search_page(query, 1, 10)
     matches = [record for record in page.records if record.official_id.casefold() == official_id.casefold()]
     if not matches:
@@ -586,6 +370,36 @@ def fetch_letter(
             f"(the search returned {page.total} record{'s' if page.total != 1 else ''}); check the id"
         )
     return fetcher.document(matches[0])
+
+
+def _select_records(fetcher, records, wanted_dossier: str, since, wanted_type) -> list[tuple[SearchRecord, dict]]:
+    """The dossier's own ``kst-`` records (once each) that pass the date and type filters, with their metadata."""
+    selected: list[tuple[SearchRecord, dict]] = []
+    seen: set[str] = set()
+    for record in records:
+        key = record.official_id.casefold()
+        if not key.startswith("kst-") or key in seen:
+            continue
+        if record.dossiers:
+            in_dossier = wanted_dossier in {normal_dossier(value) for value in record.dossiers}
+        else:
+            match = OFFICIAL_ID_RE.match(record.official_id)
+            in_dossier = bool(match) and normal_dossier(match.group("dossier")) == wanted_dossier
+        if not in_dossier:
+            continue
+        seen.add(key)
+        metadata = record.metadata
+        needs = (["published"] if since is not None else []) + (["document_type"] if wanted_type is not None else [])
+        if any(name not in metadata for name in needs):
+            metadata = fetcher.complete_metadata(record)
+        if since is not None:
+            published = parse_date(metadata.get("published") or metadata.get("date"))
+            if published is None or published < since:
+                continue
+        if wanted_type is not None and " ".join(metadata.get("document_type", "").split()).casefold() != wanted_type:
+            continue
+        selected.append((record, metadata))
+    return selected
 
 
 def fetch_dossier(
@@ -622,7 +436,7 @@ def fetch_dossier(
     called after each document.
     """
     dossier_text = str(dossier).strip() if isinstance(dossier, (str, int)) else ""
-    if not _DOSSIER_RE.match(dossier_text):
+    if not DOSSIER_RE.match(dossier_text):
         raise FetchError(
             f"{dossier!r} is not a dossier number: expected digits with at most one "
             "hyphenated part, for example 28676 or 21501-02"
@@ -636,41 +450,12 @@ def fetch_dossier(
     wanted_type = " ".join(str(document_type).split()).casefold() if document_type is not None else None
 
     fetcher = _Fetcher(cache_dir=cache_dir, client=client, settings=settings, sleep=sleep, clock=clock)
-    query = f'{_PRODUCT_AREA} and w.dossiernummer=="{dossier_text}" and w.publicatienaam=="Kamerstuk"'
-    wanted_dossier = _normal_dossier(dossier_text)
+    query = f'{PRODUCT_AREA} and w.dossiernummer=="{dossier_text}" and w.publicatienaam=="Kamerstuk"'
+    records = fetcher.search_all(query, refresh=refresh)
+    selected = _select_records(fetcher, records, normal_dossier(dossier_text), since, wanted_type)
 
-    selected: list[tuple[_Record, dict]] = []
-    seen: set[str] = set()
-    for record in fetcher.search_all(query, refresh=refresh):
-        key = record.official_id.casefold()
-        if not key.startswith("kst-") or key in seen:
-            continue
-        if record.dossiers:
-            in_dossier = wanted_dossier in {_normal_dossier(value) for value in record.dossiers}
-        else:
-            match = _OFFICIAL_ID_RE.match(record.official_id)
-            in_dossier = bool(match) and _normal_dossier(match.group("dossier")) == wanted_dossier
-        if not in_dossier:
-            continue
-        seen.add(key)
-        metadata = record.metadata
-        needs = []
-        if since is not None:
-            needs.append("published")
-        if wanted_type is not None:
-            needs.append("document_type")
-        if any(name not in metadata for name in needs):
-            metadata = fetcher.complete_metadata(record)
-        if since is not None:
-            published = _parse_date(metadata.get("published") or metadata.get("date"))
-            if published is None or published < since:
-                continue
-        if wanted_type is not None and " ".join(metadata.get("document_type", "").split()).casefold() != wanted_type:
-            continue
-        selected.append((record, metadata))
-
-    def order(item: tuple[_Record, dict]) -> tuple[int, str]:
-        match = _OFFICIAL_ID_RE.match(item[0].official_id)
+    def order(item: tuple[SearchRecord, dict]) -> tuple[int, str]:
+        match = OFFICIAL_ID_RE.match(item[0].official_id)
         return (int(match.group("number")) if match else 10**9, item[0].official_id)
 
     selected.sort(key=order)
@@ -680,3 +465,14 @@ def fetch_dossier(
         if progress is not None:
             progress(done, len(selected), record.official_id)
     return documents
+
+
+def save_documents(documents: list[FetchedDocument], out_dir: os.PathLike | str) -> list[Path]:
+    """Copy fetched documents from the cache to ``out_dir/<official id>.xml`` (each written atomically)."""
+    out = Path(out_dir)
+    targets = []
+    for document in documents:
+        target = out / f"{document.official_id}.xml"
+        write_atomically(target, Path(document.path).read_bytes())
+        targets.append(target)
+    return targets

@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ..clean import decode_letter_bytes, parse_head, sender_from_title
+from .decode import decode_letter_bytes
+from .letter_head import parse_head, sender_from_title
 from ..errors import IngestError
 from ..records import Block, Footnote, Letter
 from .identity import identity_from_name
@@ -52,30 +53,8 @@ def _is_note_reference(element) -> bool:
 
 def letter_from_html(data: bytes, *, source: str, letter_id: str | None = None, provenance: dict | None = None) -> Letter:
     """Parse the HTML page of a kamerstuk letter."""
-    import lxml.html
-
-    text = decode_letter_bytes(data, source)
-    if "<" not in text:
-        raise IngestError(f"{source}: not HTML (no markup found)")
-    parser = lxml.html.HTMLParser(encoding="utf-8", no_network=True, remove_comments=True)
-    try:
-        document = lxml.html.document_fromstring(text.encode("utf-8"), parser=parser)
-    except (ValueError, lxml.etree.ParserError) as exc:
-        raise IngestError(f"{source}: not parseable HTML ({exc})") from None
-
-    notes: dict[str, str] = {}
-    containers = [element for element in document.iter() if isinstance(element.tag, str) and _is_note_container(element)]
-    for container in containers:
-        for note in container.iter():
-            identifier = note.get("id") if isinstance(note.tag, str) else None
-            if identifier:
-                content = re.sub(r"^\d{1,3}[.)]?\s+", "", _text(note))
-                if content:
-                    notes.setdefault(identifier, content)
-    for container in containers:
-        if container.getparent() is not None:
-            container.drop_tree()
-
+    document = _parse_document(data, source)
+    notes = _take_notes(document)
     title_element = document.find(".//h1")
     title = _text(title_element) if title_element is not None else None
     head: list[Block] = [Block("head", title)] if title else []
@@ -129,19 +108,7 @@ def letter_from_html(data: bytes, *, source: str, letter_id: str | None = None, 
         raise IngestError(f"{source}: no letter text found in the HTML (no paragraphs)")
 
     blocks = head + body + signature
-    starts, offset = [], 0
-    for block in blocks:
-        starts.append(offset)
-        offset += len(block.text) + 2
-    footnotes: list[Footnote] = []
-    note_blocks: list[Block] = []
-    for number, (target, block_index, position) in enumerate(footnote_refs, 1):
-        note_text = notes.get(target)
-        if note_text is None:
-            continue
-        marker = starts[len(head) + block_index] + min(position, len(body[block_index].text))
-        footnotes.append(Footnote(number=str(number), text=note_text, marker_offset=marker))
-        note_blocks.append(Block("footnote", note_text))
+    footnotes, note_blocks = _linked_footnotes(blocks, len(head), footnote_refs, notes)
     info = parse_head([block.text for block in head])
     identifier = letter_id or Path(source).stem
     identity = identity_from_name(identifier)
@@ -159,6 +126,56 @@ def letter_from_html(data: bytes, *, source: str, letter_id: str | None = None, 
         provenance=dict(provenance or {}),
         footnotes=tuple(footnotes),
     )
+
+
+def _parse_document(data: bytes, source: str):
+    """The lxml document of an HTML file, parsed without network access."""
+    import lxml.html
+
+    text = decode_letter_bytes(data, source)
+    if "<" not in text:
+        raise IngestError(f"{source}: not HTML (no markup found)")
+    parser = lxml.html.HTMLParser(encoding="utf-8", no_network=True, remove_comments=True)
+    try:
+        return lxml.html.document_fromstring(text.encode("utf-8"), parser=parser)
+    except (ValueError, lxml.etree.ParserError) as exc:
+        raise IngestError(f"{source}: not parseable HTML ({exc})") from None
+
+
+def _take_notes(document) -> dict[str, str]:
+    """Footnote texts by element id; their containers are removed from the tree."""
+    notes: dict[str, str] = {}
+    containers = [element for element in document.iter() if isinstance(element.tag, str) and _is_note_container(element)]
+    for container in containers:
+        for note in container.iter():
+            identifier = note.get("id") if isinstance(note.tag, str) else None
+            if identifier:
+                content = re.sub(r"^\d{1,3}[.)]?\s+", "", _text(note))
+                if content:
+                    notes.setdefault(identifier, content)
+    for container in containers:
+        if container.getparent() is not None:
+            container.drop_tree()
+    return notes
+
+
+def _linked_footnotes(blocks: list[Block], first_body: int, references, notes: dict[str, str]) -> tuple[list[Footnote], list[Block]]:
+    """Footnotes numbered in order of their markers, each linked to its marker's offset in the letter text."""
+    starts, offset = [], 0
+    for block in blocks:
+        starts.append(offset)
+        offset += len(block.text) + 2
+    footnotes: list[Footnote] = []
+    note_blocks: list[Block] = []
+    for number, (target, block_index, position) in enumerate(references, 1):
+        note_text = notes.get(target)
+        if note_text is None:
+            continue
+        block = blocks[first_body + block_index]
+        marker = starts[first_body + block_index] + min(position, len(block.text))
+        footnotes.append(Footnote(number=str(number), text=note_text, marker_offset=marker))
+        note_blocks.append(Block("footnote", note_text))
+    return footnotes, note_blocks
 
 
 def _text_before(element, reference) -> str:

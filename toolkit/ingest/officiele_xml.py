@@ -15,7 +15,7 @@ from xml.etree.ElementTree import Element
 from defusedxml import ElementTree as SafeElementTree
 from defusedxml.common import DefusedXmlException
 
-from ..clean import dutch_date, sender_from_title
+from .letter_head import dutch_date, sender_from_title
 from ..errors import IngestError
 from ..records import Block, Footnote, Letter
 from .identity import identity_from_name
@@ -153,10 +153,8 @@ class _BodyWalker:
                 self.signature.append(Block("signature", "\n".join(lines)))
 
 
-def letter_from_kamerstuk_xml(
-    data: bytes, *, source: str, letter_id: str | None = None, provenance: dict | None = None
-) -> Letter:
-    """Parse an ``officiele-publicatie`` document holding a kamerstuk."""
+def _kamerstuk_elements(data: bytes, source: str):
+    """The root, ``kamerstuk`` and ``stuk`` elements, or a clear error for anything else."""
     if not data.strip():
         raise IngestError(f"{source}: the file is empty")
     try:
@@ -177,6 +175,14 @@ def letter_from_kamerstuk_xml(
     stuk = kamerstuk.find("stuk")
     if stuk is None:
         raise IngestError(f"{source}: kamerstuk without a <stuk> element")
+    return root, kamerstuk, stuk
+
+
+def letter_from_kamerstuk_xml(
+    data: bytes, *, source: str, letter_id: str | None = None, provenance: dict | None = None
+) -> Letter:
+    """Parse an ``officiele-publicatie`` document holding a kamerstuk."""
+    root, kamerstuk, stuk = _kamerstuk_elements(data, source)
 
     meta = {item.get("name"): item.get("content") for item in root.iter("meta") if item.get("name")}
     dossier_element = kamerstuk.find("dossier/dossiernummer/dossiernr")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..clean import clean_pdf_text, decode_letter_bytes
+from .decode import decode_letter_bytes
+from .pdf_layout import clean_pdf_text
 from ..records import Letter
 from .identity import identity_from_name
 

@@ -176,6 +176,111 @@ def _fingerprint(texts: list[str]) -> str:
     return loading.stable_hash(texts)
 
 
+def _new_model(texts: list[str], config: PretrainConfig, tokenizer_dir):
+    """A BERT of ``config``'s size built from scratch, with a tokenizer trained on ``texts`` (or given)."""
+    from transformers import AutoTokenizer, BertConfig, BertForMaskedLM
+
+    if config.max_length > config.max_position_embeddings:
+        raise ModelError(
+            f"PretrainConfig.max_length ({config.max_length}) exceeds max_position_embeddings ({config.max_position_embeddings})"
+        )
+    if tokenizer_dir is not None:
+        source, options = loading.resolve_model_source(tokenizer_dir, tokenizer_only=True)
+        tokenizer = loading.load_pretrained(AutoTokenizer, source, options, "tokenizer")
+    else:
+        tokenizer = _build_tokenizer(texts, config.vocab_size, config.lowercase, config.max_position_embeddings)
+    if tokenizer.mask_token is None or tokenizer.pad_token is None:
+        raise ModelError("the tokenizer needs a mask and a pad token for masked-LM pretraining")
+    model_config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=config.hidden_size,
+        num_hidden_layers=config.num_hidden_layers,
+        num_attention_heads=config.num_attention_heads,
+        intermediate_size=config.intermediate_size,
+        max_position_embeddings=config.max_position_embeddings,
+        type_vocab_size=2,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    return BertForMaskedLM(model_config), tokenizer
+
+
+def _continued_model(base_model, tokenizer_dir):
+    """A pretrained masked-LM (hub id or local path) whose pretraining continues, with its tokenizer."""
+    from transformers import AutoModelForMaskedLM, AutoTokenizer
+
+    source, options = loading.resolve_model_source(base_model)
+    model = loading.load_pretrained(AutoModelForMaskedLM, source, options, "masked-LM model")
+    if tokenizer_dir is not None:
+        tok_source, tok_options = loading.resolve_model_source(tokenizer_dir, tokenizer_only=True)
+        tokenizer = loading.load_pretrained(AutoTokenizer, tok_source, tok_options, "tokenizer")
+    else:
+        tokenizer = loading.load_pretrained(AutoTokenizer, source, options, "tokenizer")
+    if tokenizer.mask_token is None:
+        raise ModelError(f"the tokenizer of {base_model} has no mask token; it cannot be used for masked-LM pretraining")
+    return model, tokenizer
+
+
+def _train_masked_lm(model, tokenizer, texts: list[str], config: PretrainConfig, settings) -> dict[str, Any]:
+    """The engine's training loop on masked-token batches of ``texts``."""
+    import torch
+    from transformers import DataCollatorForLanguageModeling
+
+    device = settings.device
+    encoded = tokenizer(texts, truncation=True, max_length=config.max_length, return_special_tokens_mask=True)
+    keys = [key for key in ("input_ids", "token_type_ids", "special_tokens_mask") if key in encoded]
+    features = [{key: list(encoded[key][i]) for key in keys} for i in range(len(texts))]
+    lengths = np.array([len(f["input_ids"]) for f in features], dtype=np.int64)
+    collator = DataCollatorForLanguageModeling(tokenizer, mlm=True, mlm_probability=config.mlm_probability)
+
+    def make_batch(rows: np.ndarray) -> dict[str, torch.Tensor]:
+        batch = collator([{**features[row], "attention_mask": [1] * len(features[row]["input_ids"])} for row in rows])
+        return {key: value.to(device) for key, value in batch.items()}
+
+    def compute_loss(model, batch):
+        if not bool((batch["labels"] != engine.IGNORE_INDEX).any()):
+            # A batch of very short texts (headings) can draw no masked token; its
+            # mean loss would be 0/0. It contributes nothing, and says so.
+            inputs = {key: value for key, value in batch.items() if key != "labels"}
+            return model(**inputs).logits.sum() * 0.0
+        return model(**batch).loss
+
+    return engine.train_loop(model, len(features), lengths, make_batch, compute_loss, settings)
+
+
+def _loop_settings(config: PretrainConfig, learning_rate: float, dtype, device, progress: bool):
+    return engine.LoopSettings(
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        learning_rate=learning_rate,
+        warmup_ratio=config.warmup_ratio,
+        weight_decay=config.weight_decay,
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        group_by_length=config.group_by_length,
+        seed=config.seed,
+        patience=None,
+        autocast_dtype=dtype,
+        device=device,
+        progress=progress,
+        max_length=config.max_length,
+        desc="MLM pretraining",
+    )
+
+
+def _run_record(model, outcome: dict[str, Any], dtype, threads: int, device, started: float) -> dict[str, Any]:
+    """How the pretraining ran: precision, device, size, loss per epoch, time."""
+    history = outcome["history"]
+    return {
+        "mixed_precision": engine.precision_name(dtype),
+        "num_threads": threads,
+        "device": str(device),
+        "parameters": int(sum(p.numel() for p in model.parameters())),
+        "history": history,
+        "final_loss": history[-1]["train_loss"] if history else None,
+        "seconds": round(time.perf_counter() - started, 3),
+        "world_size": outcome["world_size"],
+    }
+
+
 def pretrain_mlm(
     texts: Iterable[str],
     out_dir: str | os.PathLike,
@@ -201,7 +306,6 @@ def pretrain_mlm(
     then reports the new classifier weights as newly initialised, as expected).
     """
     import torch
-    from transformers import AutoModelForMaskedLM, AutoTokenizer, BertConfig, BertForMaskedLM, DataCollatorForLanguageModeling
 
     config = config or PretrainConfig()
     if not isinstance(config, PretrainConfig):
@@ -215,82 +319,18 @@ def pretrain_mlm(
 
     with engine.runtime(config.seed, threads, device, progress):
         if base_model is None:
-            if config.max_length > config.max_position_embeddings:
-                raise ModelError(
-                    f"PretrainConfig.max_length ({config.max_length}) exceeds max_position_embeddings ({config.max_position_embeddings})"
-                )
-            if tokenizer_dir is not None:
-                source, options = loading.resolve_model_source(tokenizer_dir, tokenizer_only=True)
-                tokenizer = loading.load_pretrained(AutoTokenizer, source, options, "tokenizer")
-            else:
-                tokenizer = _build_tokenizer(cleaned, config.vocab_size, config.lowercase, config.max_position_embeddings)
-            if tokenizer.mask_token is None or tokenizer.pad_token is None:
-                raise ModelError("the tokenizer needs a mask and a pad token for masked-LM pretraining")
-            model_config = BertConfig(
-                vocab_size=len(tokenizer),
-                hidden_size=config.hidden_size,
-                num_hidden_layers=config.num_hidden_layers,
-                num_attention_heads=config.num_attention_heads,
-                intermediate_size=config.intermediate_size,
-                max_position_embeddings=config.max_position_embeddings,
-                type_vocab_size=2,
-                pad_token_id=tokenizer.pad_token_id,
-            )
-            model = BertForMaskedLM(model_config)
+            model, tokenizer = _new_model(cleaned, config, tokenizer_dir)
             source_name = None
         else:
-            source, options = loading.resolve_model_source(base_model)
-            model = loading.load_pretrained(AutoModelForMaskedLM, source, options, "masked-LM model")
-            if tokenizer_dir is not None:
-                tok_source, tok_options = loading.resolve_model_source(tokenizer_dir, tokenizer_only=True)
-                tokenizer = loading.load_pretrained(AutoTokenizer, tok_source, tok_options, "tokenizer")
-            else:
-                tokenizer = loading.load_pretrained(AutoTokenizer, source, options, "tokenizer")
-            if tokenizer.mask_token is None:
-                raise ModelError(f"the tokenizer of {base_model} has no mask token; it cannot be used for masked-LM pretraining")
+            model, tokenizer = _continued_model(base_model, tokenizer_dir)
             source_name = str(base_model)
         loading.check_compatible(tokenizer, model, config.max_length, str(base_model or "the new model"))
         model.to(device)
 
-        encoded = tokenizer(cleaned, truncation=True, max_length=config.max_length, return_special_tokens_mask=True)
-        keys = [key for key in ("input_ids", "token_type_ids", "special_tokens_mask") if key in encoded]
-        features = [{key: list(encoded[key][i]) for key in keys} for i in range(len(cleaned))]
-        lengths = np.array([len(f["input_ids"]) for f in features], dtype=np.int64)
-        collator = DataCollatorForLanguageModeling(tokenizer, mlm=True, mlm_probability=config.mlm_probability)
-
-        def make_batch(rows: np.ndarray) -> dict[str, torch.Tensor]:
-            batch = collator([{**features[row], "attention_mask": [1] * len(features[row]["input_ids"])} for row in rows])
-            return {key: value.to(device) for key, value in batch.items()}
-
-        def compute_loss(model, batch):
-            if not bool((batch["labels"] != -100).any()):
-                # A batch of very short texts (headings) can draw no masked token; its
-                # mean loss would be 0/0. It contributes nothing, and says so.
-                inputs = {key: value for key, value in batch.items() if key != "labels"}
-                return model(**inputs).logits.sum() * 0.0
-            return model(**batch).loss
-
-        settings = engine.LoopSettings(
-            epochs=config.epochs,
-            batch_size=config.batch_size,
-            learning_rate=learning_rate,
-            warmup_ratio=config.warmup_ratio,
-            weight_decay=config.weight_decay,
-            gradient_accumulation_steps=config.gradient_accumulation_steps,
-            group_by_length=config.group_by_length,
-            seed=config.seed,
-            patience=None,
-            autocast_dtype=dtype,
-            device=device,
-            progress=progress,
-            max_length=config.max_length,
-            desc="MLM pretraining",
-        )
-        outcome = engine.train_loop(model, len(features), lengths, make_batch, compute_loss, settings)
+        outcome = _train_masked_lm(model, tokenizer, cleaned, config, _loop_settings(config, learning_rate, dtype, device, progress))
         model.eval()
 
-        history = outcome["history"]
-        report: dict[str, Any] = {
+        report = {
             "texts": len(cleaned),
             "fingerprint": _fingerprint(cleaned),
             "base_model": source_name,
@@ -298,15 +338,8 @@ def pretrain_mlm(
             "vocab_size": len(tokenizer),
             "config": dataclasses.asdict(config),
             "learning_rate": learning_rate,
-            "mixed_precision": engine.precision_name(dtype),
-            "num_threads": threads,
-            "device": str(device),
-            "parameters": int(sum(p.numel() for p in model.parameters())),
-            "history": history,
-            "final_loss": history[-1]["train_loss"] if history else None,
-            "seconds": round(time.perf_counter() - started, 3),
+            **_run_record(model, outcome, dtype, threads, device, started),
         }
-        report["world_size"] = outcome["world_size"]
         if launch.is_main_process():
             with engine.atomic_directory(out_dir) as directory:
                 model.save_pretrained(directory)

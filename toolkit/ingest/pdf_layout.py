@@ -1,4 +1,5 @@
-"""Cleaning of letter text extracted from PDF.
+"""The layout of letter text extracted from PDF: takes the text of a PDF dump, gives the letter's
+blocks (head, headings, paragraphs, list items, signature) and its footnotes.
 
 PDF extraction leaves the layout of the printed page in the text: words hyphenated
 at line ends, footnotes printed at the foot of a page in the middle of a running
@@ -18,70 +19,15 @@ Conventions of the extracted text this module reads:
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
-from .errors import IngestError
-from .lexicon import zipf as _zipf
-from .records import Block, Footnote
+from ..errors import IngestError
+from ..lexicon import zipf as word_frequency
+from ..records import Block, Footnote
+from .decode import normalise_characters
+from .letter_head import TITLE_LINE, HeadInfo, is_head_paragraph, parse_head, salutation_paragraph, split_signature
 
-__all__ = [
-    "CleanedText",
-    "HeadInfo",
-    "clean_pdf_text",
-    "decode_letter_bytes",
-    "dutch_date",
-    "keep_line_end_hyphen",
-    "join_wrapped_lines",
-    "parse_head",
-    "sender_from_title",
-]
-
-# --------------------------------------------------------------------------- decoding
-
-
-def decode_letter_bytes(data: bytes, source: str, encoding: str = "utf-8") -> str:
-    """Decode a text file, refusing input that is empty, binary or mis-encoded."""
-    if not data.strip():
-        raise IngestError(f"{source}: the file is empty")
-    if b"\x00" in data[:4096]:
-        raise IngestError(f"{source}: this looks like a binary file, not text (it contains NUL bytes)")
-    try:
-        text = data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        raise IngestError(
-            f"{source}: the file is not valid {encoding} (byte {exc.start}: {data[exc.start:exc.start + 1]!r}); "
-            "pass the right encoding, e.g. --encoding cp1252"
-        ) from None
-    except LookupError:
-        raise IngestError(f"{source}: unknown encoding {encoding!r}") from None
-    controls = sum(1 for ch in text[:4096] if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t\f")
-    if controls > 8:
-        raise IngestError(f"{source}: this looks like a binary file, not text ({controls} control characters)")
-    return text
-
-
-_CHARACTER_FIXES = str.maketrans(
-    {
-        "\u00a0": " ",  # no-break space
-        "\u2007": " ",
-        "\u202f": " ",
-        "\u00ad": None,  # soft hyphen: never part of the word
-        "\ufb00": "ff",
-        "\ufb01": "fi",
-        "\ufb02": "fl",
-        "\ufb03": "ffi",
-        "\ufb04": "ffl",
-        "\u2010": "-",  # typographic hyphen
-        "\u2011": "-",
-        "\r": None,
-    }
-)
-
-
-def _normalise_characters(text: str) -> str:
-    return unicodedata.normalize("NFC", text.translate(_CHARACTER_FIXES))
-
+__all__ = ["CleanedText", "clean_pdf_text", "join_wrapped_lines", "keep_line_end_hyphen"]
 
 # ---------------------------------------------------------------- de-hyphenation
 
@@ -115,21 +61,21 @@ def keep_line_end_hyphen(left: str, right: str) -> bool:
     if not left_part or not right_part:
         return True
     joined = (left_part + right_part).lower()
-    if right_part[0].isupper() and left_part[-1].isalpha() and _zipf(joined) >= _KNOWN_NAME_ZIPF:
+    if right_part[0].isupper() and left_part[-1].isalpha() and word_frequency(joined) >= _KNOWN_NAME_ZIPF:
         return False  # a name written as one word: "Christen-" / "Unie" → "ChristenUnie"
     if not left_part[-1].isalpha() or right_part[0].isupper() or right_part[0].isdigit():
         return True  # "(TAA)-activiteiten", "Bosnië-Herzegovina", "COVID-19"
     if len(left_part) >= 2 and left_part.isupper():
         return True  # acronyms: "NAVO-bondgenoten", "EU-lidstaten"
-    if _zipf(joined) > 0:
+    if word_frequency(joined) > 0:
         return False
     lower_left, lower_right = left_part.lower(), right_part.lower()
     hyphenated_compound = "-" in left or "-" in right.rstrip("-")
-    if hyphenated_compound and _zipf(lower_left) > 0 and _zipf(lower_right) > 0:
+    if hyphenated_compound and word_frequency(lower_left) > 0 and word_frequency(lower_right) > 0:
         return True  # a multi-part compound written with hyphens: "staakt-het-vuren"
     if lower_left in _HYPHEN_PREFIXES or lower_right in _COORDINATE_HEADS:
         return True
-    if left_part[0].isupper() and _zipf(lower_left) > 0:
+    if left_part[0].isupper() and word_frequency(lower_left) > 0:
         return True  # a name as first part: "Wales-afspraken", "Air Policing-missie"
     pair = lower_left[-1] + lower_right[0]
     if lower_left[-1] in _VOWELS and lower_right[0] in _VOWELS and pair in _CLASHING_VOWEL_PAIRS:
@@ -319,7 +265,7 @@ def _ends_with_heading(lines: list[_Line], full_line_length: int) -> bool:
     if len(lines[-1].text) >= _HEADING_MAX_SHARE_OF_LINE * full_line_length:
         return False
     last_word = lines[-1].text.split()[-1]
-    if last_word.islower() and _zipf(last_word) >= _FUNCTION_WORD_ZIPF:
+    if last_word.islower() and word_frequency(last_word) >= _FUNCTION_WORD_ZIPF:
         return False  # "… conform art. 5 van het" is a sentence cut by the page end
     return len(lines) == 1 or not lines[-2].text
 
@@ -415,142 +361,6 @@ def _paragraphs(lines: list[_Line]) -> list[list[str]]:
     return paragraphs
 
 
-# -------------------------------------------------------------- head and signature
-
-_TITLE_LINE = re.compile(
-    r"^(?:Nr\.\s*(?P<number>\d+)\s+)?(?P<title>(?:BRIEF|GEANNOTEERDE AGENDA|VERSLAG|NOTA|MEMORIE|LIJST)\b.*)$"
-)
-_HEAD_LINE_PATTERNS = (
-    re.compile(r"^Aan de (?:Voorzitter|voorzitter|leden)\b"),
-    re.compile(r"^(?:Den Haag|'s-Gravenhage|Brussel)\s*,?\s*\d{1,2}\s+\w+\s+\d{4}\s*$"),
-    re.compile(r"^(?:Tweede|Eerste) Kamer der Staten-Generaal\b"),
-    re.compile(r"^Vergaderjaar\s+\d{4}"),
-    re.compile(r"^\d{2}\s?\d{3}(?:-[A-Z0-9]+)?\s+\S"),  # dossier line "28 676 NAVO"
-    re.compile(r"^Geachte\s+(?:voorzitter|Voorzitter)"),
-)
-_SIGNATURE_FUNCTION = re.compile(
-    r"^(?:De|Het)\s+(?:[Mm]inister|[Ss]taatssecretaris|[Mm]inister-[Pp]resident|[Ee]erste\s+[Mm]inister)\b[^.]*,\s*$"
-)
-_CLOSING_FORMULA = re.compile(r"^(?:Hoogachtend|Met vriendelijke groet)\s*,?\s*$")
-
-_DUTCH_MONTHS = {
-    name: number
-    for number, name in enumerate(
-        "januari februari maart april mei juni juli augustus september oktober november december".split(), 1
-    )
-}
-_DATE_IN_TEXT = re.compile(r"(\d{1,2})\s+(" + "|".join(_DUTCH_MONTHS) + r")\s+(\d{4})")
-_LOWERCASE_WORDS = frozenset({"van", "de", "het", "en", "voor", "der", "den", "op", "in"})
-
-
-@dataclass(frozen=True)
-class HeadInfo:
-    """Metadata read from a letter head."""
-
-    number: str | None = None
-    title: str | None = None
-    sender: str | None = None
-    date: str | None = None
-    type: str | None = None
-
-
-def sender_from_title(title: str | None) -> str | None:
-    """``BRIEF VAN DE MINISTER VAN BUITENLANDSE ZAKEN`` → ``Minister van Buitenlandse Zaken``."""
-    if not title or not title.startswith("BRIEF VAN "):
-        return None
-    words = re.sub(r"^BRIEF VAN (?:DE |HET )?", "", title).lower().split()
-    return " ".join(word if word in _LOWERCASE_WORDS else word.capitalize() for word in words)
-
-
-_LABELLED_DATE = re.compile(r"^Datum\b")
-_SUBJECT = re.compile(r"^Betreft\s*:?\s*(?P<subject>.*)$")
-
-
-def dutch_date(text: str) -> str | None:
-    """The first date written out in Dutch ("12 december 2018") as ISO ``2018-12-12``, else None."""
-    found = _DATE_IN_TEXT.search(text)
-    if found is None:
-        return None
-    day, month, year = found.groups()
-    return f"{int(year):04d}-{_DUTCH_MONTHS[month]:02d}-{int(day):02d}"
-
-
-def parse_head(head_lines: list[str]) -> HeadInfo:
-    """Read number, title, sender, date and document type from head lines."""
-    number = title = sender = date = doc_type = None
-    for position, line in enumerate(head_lines):
-        following = head_lines[position + 1] if position + 1 < len(head_lines) else ""
-        if _LABELLED_DATE.match(line) and date is None:
-            date = dutch_date(line) or (dutch_date(following) if line.strip() == "Datum" else None)
-            continue
-        subject = _SUBJECT.match(line)
-        if subject and title is None:
-            title = subject.group("subject").strip() or following.strip() or None
-            doc_type = "Brief regering"
-            continue
-        title_match = _TITLE_LINE.match(line)
-        if title_match and title is None:
-            number = title_match.group("number")
-            title = title_match.group("title").strip()
-            if title.startswith("BRIEF VAN "):
-                doc_type = "Brief regering"
-                sender = sender_from_title(title)
-            elif title.startswith("GEANNOTEERDE AGENDA"):
-                doc_type = "Brief regering"
-            continue
-        if date is None and _HEAD_LINE_PATTERNS[1].match(line):
-            date = dutch_date(line)
-    return HeadInfo(number=number, title=title, sender=sender, date=date, type=doc_type)
-
-
-_SALUTATION = re.compile(r"^Geachte\s+(?:voorzitter|Voorzitter|leden|heer|mevrouw)\b.*,\s*$")
-_SALUTATION_WITHIN = 25  # paragraphs: a letter head is never longer
-
-
-def _salutation_paragraph(paragraphs: list[list[str]]) -> int | None:
-    """Index of the paragraph that ends with "Geachte voorzitter," near the top, if any."""
-    for index, paragraph in enumerate(paragraphs[:_SALUTATION_WITHIN]):
-        if _SALUTATION.match(paragraph[-1]):
-            return index
-    return None
-
-
-def _is_head_paragraph(paragraph: list[str]) -> bool:
-    first = paragraph[0]
-    return bool(_TITLE_LINE.match(first)) or any(pattern.match(first) for pattern in _HEAD_LINE_PATTERNS)
-
-
-def _is_signer_name(paragraph: list[str]) -> bool:
-    """One or two short lines without sentence punctuation: a name, perhaps with a title."""
-    return len(paragraph) <= 2 and all(len(line) <= 60 and not line.rstrip().endswith((".", ",", ":", ";", "?", "!")) for line in paragraph)
-
-
-def _split_signature(paragraphs: list[list[str]]) -> tuple[list[list[str]], list[list[str]]]:
-    """Separate trailing signature paragraphs (and a closing formula) from the body."""
-    signature: list[list[str]] = []
-    body = list(paragraphs)
-    while body:
-        last = body[-1]
-        starts = [i for i, line in enumerate(last) if _SIGNATURE_FUNCTION.match(line) or _CLOSING_FORMULA.match(line)]
-        if not starts:
-            # A name set apart by white space under its function ("De minister van …,", blank, "S.A. Blok").
-            if len(body) > 1 and _is_signer_name(last) and _SIGNATURE_FUNCTION.match(body[-2][-1]):
-                signature.insert(0, last)
-                body.pop()
-                continue
-            break
-        start = starts[0]
-        if start == 0:
-            signature.insert(0, last)
-            body.pop()
-            continue
-        # The signature directly follows the last body line without a blank line.
-        if last[start - 1].rstrip().endswith((".", "!", "?")):
-            signature.insert(0, last[start:])
-            body[-1] = last[:start]
-        break
-    return body, signature
-
 
 # ---------------------------------------------------------------- footnote markers
 
@@ -616,6 +426,7 @@ def _strip_markers(blocks: list[Block], numbers: list[str]) -> tuple[list[Block]
     return cleaned, positions
 
 
+
 # ------------------------------------------------------------------------ public
 
 
@@ -658,7 +469,7 @@ def _body_blocks(paragraphs: list[list[str]]) -> list[Block]:
 
 def clean_pdf_text(text: str, source: str = "<text>") -> CleanedText:
     """Recover head, body paragraphs, headings, footnotes and signature from PDF text."""
-    text = _normalise_characters(text)
+    text = normalise_characters(text)
     lines = _layout_lines(text)
     lines, raw_footnotes = _remove_footnote_zones(lines)
     paragraphs = _paragraphs(lines)
@@ -666,19 +477,19 @@ def clean_pdf_text(text: str, source: str = "<text>") -> CleanedText:
         raise IngestError(f"{source}: no text found")
 
     head_paragraphs: list[list[str]] = []
-    salutation = _salutation_paragraph(paragraphs)
+    salutation = salutation_paragraph(paragraphs)
     if salutation is not None:
         # A letter as sent: address, date, subject and references all come before "Geachte voorzitter,".
         head_paragraphs, paragraphs = paragraphs[: salutation + 1], paragraphs[salutation + 1 :]
-    while paragraphs and _is_head_paragraph(paragraphs[0]):
+    while paragraphs and is_head_paragraph(paragraphs[0]):
         head_paragraphs.append(paragraphs.pop(0))
-    body_paragraphs, signature_paragraphs = _split_signature(paragraphs)
+    body_paragraphs, signature_paragraphs = split_signature(paragraphs)
     if not body_paragraphs:
         raise IngestError(f"{source}: no body text found after the letter head")
 
     head_blocks: list[Block] = []
     for paragraph in head_paragraphs:
-        if _TITLE_LINE.match(paragraph[0]):
+        if TITLE_LINE.match(paragraph[0]):
             head_blocks.append(Block("head", join_wrapped_lines(paragraph)))
         else:
             head_blocks.extend(Block("head", line) for line in paragraph)
@@ -707,3 +518,4 @@ def _block_starts(blocks: list[Block]) -> list[int]:
         starts.append(offset)
         offset += len(block.text) + 2  # blocks are joined by a blank line
     return starts
+

@@ -1,4 +1,5 @@
-"""Likely label errors, found with cleanlab in a run's out-of-sample probabilities.
+"""Likely label errors and near-duplicates: takes a run's out-of-sample probabilities (or the
+sentences), gives the labels a reviewer should look at first.
 
 A leave-one-letter-out or grouped k-fold run predicts every labelled sentence with a
 model that never saw the sentence's letter, and ``predictions.jsonl`` keeps those
@@ -17,16 +18,18 @@ that are wrong, deletes the other lines, and applies the file with ``labels revi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .errors import LabelError
-from .run_dir import RunDirectory
+from ..errors import LabelError
+from ..records import Sentence
+from ..run_dir import RunDirectory
 
-__all__ = ["find_label_issues", "issues_markdown"]
+__all__ = ["find_label_issues", "issues_markdown", "near_duplicate_rate"]
 
 _DECIMALS = 4
 
@@ -138,3 +141,26 @@ def issues_markdown(result: Mapping[str, Any], limit: int | None = None) -> str:
             f"{issue['label_quality']:.2f} | {text} |"
         )
     return "\n".join(lines)
+
+
+def near_duplicate_rate(sentences: list[Sentence], threshold: float = 0.8) -> tuple[float, list[tuple[str, str, float]]]:
+    """Share of body sentences with a near-duplicate in *another* letter.
+
+    Similarity is the cosine of character 3–5-gram TF-IDF vectors with names and numbers
+    masked, so "the same sentence with names swapped" counts as a duplicate. Returns the
+    rate and the pairs found.
+    """
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    if not sentences:
+        return 0.0, []
+    masked = [re.sub(r"\b[A-Z][\w.-]*|\d+", "X", sentence.text) for sentence in sentences]
+    vectors = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True).fit_transform(masked)
+    similarity = (vectors @ vectors.T).tocoo()
+    letters = [sentence.letter_id for sentence in sentences]
+    pairs, flagged = [], set()
+    for row, column, value in zip(similarity.row, similarity.col, similarity.data):
+        if row < column and value >= threshold and letters[row] != letters[column]:
+            pairs.append((sentences[row].id, sentences[column].id, float(value)))
+            flagged.update((row, column))
+    return len(flagged) / len(sentences), pairs

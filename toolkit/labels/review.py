@@ -1,4 +1,5 @@
-"""Human review in a notebook: step through sentences, choose labels, save a file for the workflow.
+"""Human review in a notebook: takes sentences (or flags), gives the reviewer's choices as a file
+for the labels workflow (``labels import`` or ``labels revise``).
 
 A review session ends in one of the labels workflow's own commands, so every stored label
 keeps its trace:
@@ -21,9 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import LabelError
-from .files import write_jsonl
-from .labels import LabelSchema, body_sentences, load_annotations, load_schema, propose
+from ..errors import LabelError
+from ..files import write_jsonl
+from ..segment import body_sentences
+from .proposals import propose
+from .schema import LabelSchema, load_schema
+from .store import load_annotations
 
 __all__ = ["ReviewItem", "ReviewSession"]
 
@@ -68,7 +72,7 @@ class ReviewSession:
     @classmethod
     def for_letter(cls, labels_dir: str | Path, letter_id: str) -> ReviewSession:
         """Every body sentence of one letter of ``labels_dir``: proposals if unlabelled, else the stored labels."""
-        from .corpus import read_default_letters
+        from ..corpus import read_default_letters
 
         labels_dir = Path(labels_dir)
         schema = load_schema(labels_dir)
@@ -96,7 +100,7 @@ class ReviewSession:
 
     @classmethod
     def for_issues(cls, labels_dir: str | Path, issues: Sequence[Mapping[str, Any]]) -> ReviewSession:
-        """The flags of :func:`toolkit.label_quality.find_label_issues`, one task per sentence."""
+        """The flags of :func:`toolkit.labels.quality.find_label_issues`, one task per sentence."""
         schema = load_schema(Path(labels_dir))
         items = [
             ReviewItem(
