@@ -23,8 +23,8 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow"
+test-fast: $(STAMP)  # neither torch nor more than 2 s per test
+	$(BIN)/python -m pytest -m "not slow and not bert"
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest_segment.py

@@ -14,6 +14,17 @@ SEED_LETTER = LABELS_DIR / "letters" / "kst-28676-307.txt"
 GOLD_DIR = Path(__file__).parent / "gold"
 
 
+def pytest_ignore_collect(collection_path, config):
+    """Modules whose every test needs torch say ``pytestmark = pytest.mark.bert``. When a run
+    deselects bert tests (``-m "not bert"``, the fast tier), they are not even imported:
+    importing torch and transformers costs seconds of collection."""
+    if collection_path.suffix != ".py" or not collection_path.name.startswith("test_"):
+        return None
+    if "not bert" not in (config.getoption("markexpr") or ""):
+        return None
+    return True if "\npytestmark = pytest.mark.bert" in collection_path.read_text(encoding="utf-8") else None
+
+
 @pytest.fixture(autouse=True)
 def _fixed_seeds():
     random.seed(0)

@@ -42,6 +42,7 @@ def test_segment_reports_bad_input_without_traceback(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_run_prints_the_run_directory_last(tmp_path, tiny_labels_dir):
     result = run_cli("run", "experiments/tfidf-loo.yaml", "--set", f"data.labels_dir={tiny_labels_dir}",
                      "--set", "evaluation.bootstrap_samples=20", "--output-dir", str(tmp_path / "runs"), "--quiet")

@@ -18,11 +18,12 @@ def test_every_experiment_config_loads_and_validates(path):
 
 
 def test_seed_configs_hold_out_exactly_the_seed_letter():
-    for task in ("stance", "actor", "topic"):
-        config = load_config(EXPERIMENTS / f"tfidf-{task}-seed.yaml")
-        assert config.task == task
-        assert config.data.split.kind == "holdout"
-        assert config.data.split.test_letters == ["kst-28676-307"]
+    for name in ("tfidf-seed.yaml", "bert-small-seed.yaml"):
+        configs = load_configs(EXPERIMENTS / name)
+        assert [config.task for config in configs] == ["topic", "actor", "stance"]
+        for config in configs:
+            assert config.data.split.kind == "holdout"
+            assert config.data.split.test_letters == ["kst-28676-307"]
 
 
 def test_grid_covers_features_classifiers_and_tasks():
@@ -69,7 +70,7 @@ def test_the_multi_gpu_config_is_bertje_pinned_to_four_processes():
 
 
 def test_by_task_settings_apply_to_their_task_only(tmp_path):
-    base = f"base: {EXPERIMENTS / 'base.yaml'}\nby_task:\n  topic:\n    model:\n      context: section\n      C: 2.0\n"
+    base = "by_task:\n  topic:\n    model:\n      context: section\n      C: 2.0\n"
     (tmp_path / "sweep.yaml").write_text(base + "sweep:\n  task: [stance, topic]\n")
     stance, topic = load_configs(tmp_path / "sweep.yaml")
     assert (stance.model.context, stance.model.C) == ("none", 1.0)
@@ -88,3 +89,29 @@ def test_by_task_settings_apply_to_their_task_only(tmp_path):
 def test_the_main_job_uses_context_for_topic_only():
     contexts = {task: load_config(EXPERIMENTS / "tfidf-loo.yaml", [f"task={task}"]).model.context for task in ("stance", "actor", "topic")}
     assert contexts == {"stance": "none", "actor": "none", "topic": "section+neighbours"}
+
+
+def test_a_set_on_a_swept_key_picks_that_sweep_point_and_keeps_its_name(tmp_path):
+    (tmp_path / "grid.yaml").write_text("sweep:\n  task: [stance, topic]\n  model.classifier: [logreg, svm]\n")
+    configs = load_configs(tmp_path / "grid.yaml", ["model.classifier=svm", "model.features=word"])
+    assert [(c.name, c.task, c.model.classifier, c.model.features) for c in configs] == [
+        ("grid-stance-svm", "stance", "svm", "word"),
+        ("grid-topic-svm", "topic", "svm", "word"),
+    ]
+    with pytest.raises(ConfigError, match="not one of the values this file sweeps"):
+        load_configs(tmp_path / "grid.yaml", ["model.classifier=tree"])
+
+
+def test_one_task_of_a_task_sweep_loads_as_one_config():
+    config = load_config(EXPERIMENTS / "tfidf-seed.yaml", ["task=actor"])
+    assert (config.name, config.task) == ("tfidf-seed-actor", "actor")
+
+
+def test_tuning_is_refused_for_a_model_kind_that_cannot_tune():
+    with pytest.raises(ConfigError, match="training.tune.learning_rate: cannot be tuned for model.kind=transformer"):
+        load_config(EXPERIMENTS / "bert.yaml", ["training.tune={learning_rate: [1.0e-5, 3.0e-5]}"])
+
+
+def test_every_experiment_file_loads():
+    for path in sorted(EXPERIMENTS.glob("*.yaml")):
+        assert load_configs(path), path

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.bert  # every test here needs torch; see tests/conftest.py
 
 from toolkit.config import load_config  # noqa: E402
 from toolkit.errors import ModelError  # noqa: E402
@@ -37,7 +38,7 @@ def _offline(monkeypatch):
 def tiny_bert(tmp_path_factory) -> str:
     from toolkit.models.pretrain import PretrainConfig, pretrain_mlm
 
-    from .conftest import _TINY_SENTENCES
+    from tests.conftest import _TINY_SENTENCES
 
     texts = [text for text, *_ in _TINY_SENTENCES] * 4
     config = PretrainConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
@@ -52,7 +53,7 @@ def _config(name: str, labels_dir, tmp_path, tiny_bert, *extra):
 
 @pytest.mark.bert
 def test_single_task_transformer_run_writes_the_same_run_directory(tiny_labels_dir, tmp_path, tiny_bert, seed_letter_path):
-    result = run_experiment(_config("bert-small-stance-seed.yaml", tiny_labels_dir, tmp_path, tiny_bert), progress=False)
+    result = run_experiment(_config("bert-small-seed.yaml", tiny_labels_dir, tmp_path, tiny_bert, "task=stance"), progress=False)
     names = {path.name for path in result.path.iterdir()}
     assert {"config.yaml", "metrics.json", "predictions.jsonl", "provenance.json", "report.md", "confusion_stance.png", "model"} <= names
     assert (result.path / "model" / "model.safetensors").exists()
@@ -73,13 +74,13 @@ def test_multitask_run_evaluates_every_task(tiny_labels_dir, tmp_path, tiny_bert
 
 @pytest.mark.bert
 def test_same_config_twice_gives_identical_metrics(tiny_labels_dir, tmp_path, tiny_bert):
-    first = run_experiment(_config("bert-small-topic-seed-context.yaml", tiny_labels_dir, tmp_path / "a", tiny_bert), progress=False)
-    second = run_experiment(_config("bert-small-topic-seed-context.yaml", tiny_labels_dir, tmp_path / "b", tiny_bert), progress=False)
+    first = run_experiment(_config("bert-small-context-seed.yaml", tiny_labels_dir, tmp_path / "a", tiny_bert), progress=False)
+    second = run_experiment(_config("bert-small-context-seed.yaml", tiny_labels_dir, tmp_path / "b", tiny_bert), progress=False)
     assert (first.path / "metrics.json").read_bytes() == (second.path / "metrics.json").read_bytes()
 
 
 def test_missing_small_model_names_the_command_that_builds_it(tiny_labels_dir, tmp_path):
-    config = load_config(EXPERIMENTS / "bert-small-topic-seed.yaml", [*TINY_OVERRIDES, "model.name_or_path=models/no-such-model"])
+    config = load_config(EXPERIMENTS / "bert-small.yaml", [*TINY_OVERRIDES, "model.name_or_path=models/no-such-model"])
     config = replace(config, data=replace(config.data, labels_dir=str(tiny_labels_dir)), output_dir=str(tmp_path / "runs"))
     with pytest.raises(ModelError, match="toolkit pretrain --out models/no-such-model"):
         run_experiment(config, progress=False)

@@ -8,7 +8,7 @@ from toolkit.ingest import read_letter
 from toolkit.records import Block, Letter
 from toolkit.segment import lowercase_vocabulary, segment_letter, sentence_id, split_sentences
 
-from .conftest import GOLD_DIR
+from tests.conftest import GOLD_DIR
 
 
 def _split(text: str, context: str = "") -> list[str]:
@@ -18,7 +18,7 @@ def _split(text: str, context: str = "") -> list[str]:
 
 @pytest.fixture(scope="module")
 def seed_records(request):
-    from .conftest import SEED_LETTER
+    from tests.conftest import SEED_LETTER
 
     letter = read_letter(SEED_LETTER)
     return letter, segment_letter(letter)
@@ -58,7 +58,7 @@ def _as_pdftotext(text: str, extra_breaks: int = 0) -> str:
 
 @pytest.mark.parametrize("extra_breaks", [0, 7, 11, 17])
 def test_seed_laid_out_as_pdftotext_gives_the_same_sentences(seed_records, tmp_path, extra_breaks):
-    from .conftest import SEED_LETTER
+    from tests.conftest import SEED_LETTER
 
     _, records = seed_records
     path = tmp_path / "kst-28676-307.txt"

@@ -1,4 +1,5 @@
-"""Sentence-level classification of Dutch government letters to parliament (Kamerbrieven).
+"""Sentence-level classification of Dutch government letters to parliament (Kamerbrieven):
+takes letters, gives labelled sentences, trained models and evaluated runs.
 
 The package follows the data flow ingest → segment → label → dataset → model →
 experiment → evaluate/report, one module (or subpackage) per stage. Importing it has

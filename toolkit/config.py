@@ -1,4 +1,5 @@
-"""Typed experiment configuration: data / model / training / evaluation, validated on load.
+"""Typed experiment configuration: takes an experiment file (and ``--set`` overrides), gives
+validated :class:`ExperimentConfig` objects (data / model / training / evaluation).
 
 An experiment file holds only its differences from a base file it names with
 ``base:`` (resolved relative to the file); ``--set key.path=value`` overrides apply
@@ -307,6 +308,8 @@ def load_configs(path: str | Path, overrides: list[str] | None = None) -> list[E
     if not isinstance(sweep, dict) or not all(isinstance(v, list) and v for v in sweep.values()):
         raise ConfigError(f"{path}: sweep must map dotted keys to non-empty lists of values")
     data.setdefault("name", path.stem)
+    given = parse_overrides(list(overrides or []))
+    sweep = _narrow_sweep(path, sweep, given)
     combinations: list[list[tuple[str, Any]]] = [[]]
     for key, values in sweep.items():
         combinations = [combo + [(key, value)] for combo in combinations for value in values]
@@ -322,6 +325,38 @@ def load_configs(path: str | Path, overrides: list[str] | None = None) -> list[E
             layer["name"] = "-".join([data["name"], *(str(value) for _, value in combo)]).replace("+", "")
         configs.append(_build(ExperimentConfig, layer, ""))
     return configs
+
+
+_MISSING = object()
+
+
+def _lookup(nested: dict, dotted: str) -> Any:
+    value: Any = nested
+    for part in dotted.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return _MISSING
+        value = value[part]
+    return value
+
+
+def _narrow_sweep(path: Path, sweep: dict, given: dict) -> dict:
+    """A ``--set`` on a swept key picks one of the swept values (and keeps its sweep name).
+
+    A value the sweep does not list is an error: the run would be named after sweep points
+    it does not train.
+    """
+    narrowed = dict(sweep)
+    for key, values in sweep.items():
+        chosen = _lookup(given, key)
+        if chosen is _MISSING:
+            continue
+        if chosen not in values:
+            raise ConfigError(
+                f"{path}: --set {key}={chosen!r} is not one of the values this file sweeps ({', '.join(map(str, values))}); "
+                "choose one of them, or write a config without that sweep"
+            )
+        narrowed[key] = [chosen]
+    return narrowed
 
 
 def config_to_dict(config: ExperimentConfig) -> dict:

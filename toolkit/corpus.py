@@ -1,4 +1,5 @@
-"""The corpus: which letters make up the default data, and the on-disk corpus format.
+"""The corpus: takes the manifest (or letter files, or a corpus directory), gives the letters of the
+default data and reads and writes the on-disk corpus format.
 
 Default letters
     ``labels/letters/manifest.yaml`` lists every letter of the default corpus with

@@ -1,4 +1,5 @@
-"""Labelled sentences as a table, and splits that keep whole letters together.
+"""The dataset: takes segmented letters and their labels, gives a table of labelled sentences with
+their context, splits that keep whole letters together, and a Hugging Face ``DatasetDict``.
 
 The table (:class:`LabelledTable`) has one row per labelled body sentence with its
 text, its context (section heading, neighbouring body sentences of the same letter),

@@ -1,4 +1,5 @@
-"""Exceptions raised by the toolkit.
+"""Exceptions raised by the toolkit: takes nothing, gives one error class per stage, all
+subclasses of :class:`ToolkitError` (what the command line prints as one line).
 
 Every error a user can cause by bad input is a subclass of :class:`ToolkitError`, so
 the command line can print its message without a traceback.

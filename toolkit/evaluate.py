@@ -1,4 +1,5 @@
-"""Pure metric functions: macro-F1 and friends, letter-bootstrap intervals, paired tests.
+"""Evaluation: takes gold and predicted labels (and the letter of each sentence), gives macro-F1 and
+friends, letter-bootstrap intervals and paired significance tests.
 
 Sentences of one letter are not independent (same author, occasion, style), so
 uncertainty is estimated by resampling whole letters, never single sentences.

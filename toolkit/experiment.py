@@ -1,4 +1,5 @@
-"""The experiment runner: config → splits → fit → predict → evaluate → run directory.
+"""The experiment runner: takes a config, gives a run directory (config → splits → fit → predict →
+evaluate → run directory), and the main job on the default data.
 
 A run directory (``runs/<name>-<hash>/``) holds everything needed to trust and repeat
 a result: the resolved config, the data and code fingerprints, package versions,

@@ -1,4 +1,5 @@
-"""Small file helpers shared by the stages: atomic writes and JSON-lines files.
+"""Small file helpers shared by the stages: takes data, gives files written atomically (and reads
+JSON-lines files back with an error naming the bad line).
 
 Every file the toolkit writes goes to a temporary file in the same directory first
 and is renamed into place, so an interrupted write never leaves half a file.

@@ -1,4 +1,5 @@
-"""Dutch word frequencies (from the maintained ``wordfreq`` lists), cached.
+"""Dutch word frequencies: takes a word, gives its Zipf frequency from the maintained ``wordfreq``
+lists (cached).
 
 Cleaning asks whether a re-joined word exists; segmentation asks whether the word
 after an ambiguous abbreviation is common enough to start a sentence.

@@ -1,4 +1,5 @@
-"""Plain records passed from one stage to the next.
+"""Plain records passed from one stage to the next: letters, blocks, footnotes and sentences as
+frozen dataclasses (no framework objects between stages).
 
 Stages exchange these frozen dataclasses (or lists of them) rather than
 framework objects, so each stage can be used and tested on its own.

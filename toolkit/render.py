@@ -1,4 +1,5 @@
-"""Render letters written in the authoring format into the formats ingestion reads.
+"""Rendering reconstructed letters: takes a letter written in the authoring format, gives the PDF
+text or official XML that ingestion reads (and the gold sentence cut).
 
 The reconstructed letters of the default corpus and the generated letters of the
 property-based tests are written with one sentence per line (see

@@ -1,4 +1,5 @@
-"""Ingestion: read a letter from any supported source into a :class:`~toolkit.records.Letter`.
+"""Ingestion: takes a letter file of any supported format, gives a :class:`~toolkit.records.Letter`
+(metadata and cleaned blocks).
 
 One module per source: :mod:`.text` (PDF text dumps), :mod:`.officiele_xml`
 (official XML), :mod:`.html` (its HTML rendering), :mod:`.pdf` (PDF files) and

@@ -1,4 +1,5 @@
-"""Fetch real Kamerbrieven from KOOP's SRU search service for officiële bekendmakingen.
+"""Fetching real Kamerbrieven: takes an official id or a dossier number, gives the letters' official
+XML from KOOP's SRU search service for officiële bekendmakingen, paced, retried and cached.
 
 The corpus is built from the letters as they were officially published: the
 ``officiele-publicatie`` XML that KOOP (Kennis- en Exploitatiecentrum Officiële

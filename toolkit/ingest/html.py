@@ -1,4 +1,5 @@
-"""Letters as the HTML rendering of officiële bekendmakingen.
+"""Letters as HTML: takes the HTML rendering of an officiële bekendmaking, gives a
+:class:`~toolkit.records.Letter`.
 
 The HTML page of a kamerstuk shows the same structure as its XML with CSS
 classes: paragraphs, headings, lists, footnote references linking to the notes at

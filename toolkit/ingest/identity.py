@@ -1,4 +1,5 @@
-"""Official document ids (``kst-28676-307``) and what they tell about a letter."""
+"""Official document ids: takes a name like ``kst-28676-307``, gives what it tells about a letter
+(dossier and number)."""
 
 from __future__ import annotations
 

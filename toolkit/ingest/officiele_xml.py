@@ -1,4 +1,5 @@
-"""Letters in the official XML of officiële bekendmakingen (``officiele-publicatie``).
+"""Letters as official XML: takes an ``officiele-publicatie`` kamerstuk, gives a
+:class:`~toolkit.records.Letter` (parsed with defusedxml).
 
 The XML carries the structure the PDF text has lost: paragraphs (``al``), headings
 (``tussenkop``, ``divisie/kop/titel``), lists (``lijst/li``), footnotes inline at

@@ -1,4 +1,5 @@
-"""Letters as PDF files: text is extracted with pypdf, then cleaned like a text dump."""
+"""Letters as PDF files: takes a PDF with a text layer, gives a :class:`~toolkit.records.Letter`
+(text extracted with pypdf, then read like a text dump)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Letters as plain text extracted from a PDF (the form of the seed letter)."""
+"""Letters as text dumps: takes text extracted from a PDF (the form of the seed letter), gives a
+:class:`~toolkit.records.Letter`."""
 
 from __future__ import annotations
 

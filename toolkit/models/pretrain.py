@@ -1,4 +1,5 @@
-"""A WordPiece tokenizer and masked-LM pretraining, from scratch or continued.
+"""Masked-LM pretraining: takes Dutch texts (and optionally a base model), gives a small BERT or a
+continued-pretrained checkpoint with its WordPiece tokenizer.
 
 Why: the machine this toolkit runs on may have no access to a model hub, and
 BERTje-sized models are slow on CPU. :func:`pretrain_mlm` builds a small BERT on

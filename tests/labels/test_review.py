@@ -13,7 +13,7 @@ from toolkit.labels import apply_revisions, load_annotations, load_schema, propo
 from toolkit.corpus import read_default_letters
 from toolkit.labels.review import ReviewSession
 
-from .test_cli import run_cli
+from tests.test_cli import run_cli
 
 LETTER = "rec-2012-01-tiny-2"
 

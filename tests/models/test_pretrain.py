@@ -10,6 +10,7 @@ from dataclasses import replace
 import pytest
 
 torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.bert  # every test here needs torch; see tests/conftest.py
 pytest.importorskip("transformers")
 
 from toolkit.errors import ModelError  # noqa: E402

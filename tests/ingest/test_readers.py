@@ -12,7 +12,7 @@ from toolkit.ingest.officiele_xml import letter_from_kamerstuk_xml
 from toolkit.render import gold_body_sentences, parse_authoring, render_kamerstuk_xml, render_pdf_text
 from toolkit.segment import segment_letter
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 def _body(letter) -> list[str]:

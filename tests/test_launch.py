@@ -118,7 +118,7 @@ def tiny_bert_without_dropout(tmp_path_factory) -> Path:
     pytest.importorskip("torch")
     from toolkit.models.pretrain import PretrainConfig, pretrain_mlm
 
-    from .ddp_worker import sentences
+    from tests.ddp_worker import sentences
 
     texts = [row["text"] for row in sentences()[0]] * 3
     config = PretrainConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,

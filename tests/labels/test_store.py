@@ -19,7 +19,7 @@ from toolkit.labels import (
 from toolkit.labels.quality import near_duplicate_rate
 from toolkit.segment import body_sentences
 
-from .conftest import LABELS_DIR
+from tests.conftest import LABELS_DIR
 
 NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
 
@@ -175,7 +175,7 @@ def test_agreement_by_hand():
 
 
 def test_cli_export_prints_every_labelled_sentence():
-    from .test_cli import run_cli
+    from tests.test_cli import run_cli
 
     result = run_cli("labels", "export")
     assert result.returncode == 0, result.stderr

@@ -13,9 +13,9 @@ from toolkit.errors import LabelError, ToolkitError
 from toolkit.experiment import run_experiment
 from toolkit.labels.quality import find_label_issues, issues_markdown
 
-from .test_cli import run_cli
+from tests.test_cli import run_cli
 
-EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
+EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
 
 
 def _flip_one_stance(labels_dir: Path) -> dict:
@@ -46,6 +46,7 @@ def _row(number: int, gold: str, probabilities: dict, task: str = "stance", seed
             "gold": gold, "probabilities": probabilities}
 
 
+@pytest.mark.slow
 def test_a_slipped_label_is_flagged_first_with_the_right_suggestion(tiny_labels_dir, tmp_path):
     victim = _flip_one_stance(tiny_labels_dir)
     result = find_label_issues(_loo_run(tiny_labels_dir, tmp_path))
@@ -58,6 +59,7 @@ def test_a_slipped_label_is_flagged_first_with_the_right_suggestion(tiny_labels_
     assert table.splitlines()[0].startswith("1 of 48 sentences (6 letters) flagged for stance") and victim["text"] in table
 
 
+@pytest.mark.slow
 def test_the_review_loop_restores_the_label_through_labels_revise(tiny_labels_dir, tmp_path):
     victim = _flip_one_stance(tiny_labels_dir)
     run = _loo_run(tiny_labels_dir, tmp_path)

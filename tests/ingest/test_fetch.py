@@ -20,7 +20,7 @@ from toolkit.errors import FetchError, OfflineError
 from toolkit.ingest import fetch as fetch_module
 from toolkit.ingest.fetch import FetchedDocument, FetchSettings, fetch_dossier, fetch_letter
 
-FIXTURES = Path(__file__).parent / "fixtures" / "sru"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sru"
 REAL_HOST = "https://repository.overheid.nl"
 XML_PATH = re.compile(r"^/frbr/officielepublicaties/kst/28676/(kst-28676-\d+)/1/xml/\1\.xml$")
 METADATA_PATH = "/frbr/officielepublicaties/kst/28676/kst-28676-307/1/metadata/metadata.xml"

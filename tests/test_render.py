@@ -8,6 +8,8 @@ footnotes and headings. Ingestion must return exactly the sentences that went in
 
 from __future__ import annotations
 
+import pytest
+
 import functools
 
 from hypothesis import HealthCheck, given, settings
@@ -105,6 +107,7 @@ def _check(letter, source: LetterSource) -> None:
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(source=letters(), width=st.integers(55, 90), lines_per_page=st.integers(9, 40))
+@pytest.mark.slow
 def test_pdf_text_rendering_ingests_back_to_the_same_sentences(source, width, lines_per_page):
     text = render_pdf_text(source, width=width, lines_per_page=lines_per_page, seed=0)
     try:
