@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 __all__ = [
-    "BLOCK_KINDS",
+    "PARTS",
     "SENTENCE_KINDS",
     "Block",
     "Footnote",
@@ -21,11 +21,13 @@ __all__ = [
     "record_to_dict",
 ]
 
-SENTENCE_KINDS = ("body", "heading", "footnote", "head", "signature")
-#: Structural pieces of a cleaned letter; ``body`` blocks are paragraphs or list items.
-BLOCK_KINDS = SENTENCE_KINDS
+#: ``furniture`` is text around the letter on a web page (navigation, document metadata,
+#: address blocks): kept so a user can inspect it, never classified.
+SENTENCE_KINDS = ("body", "heading", "footnote", "head", "signature", "furniture")
+#: A letter is the covering letter plus zero or more annexes (the report or agenda itself).
+PARTS = ("letter", "annex")
 
-BlockKind = Literal["body", "heading", "footnote", "head", "signature"]
+BlockKind = Literal["body", "heading", "footnote", "head", "signature", "furniture"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,9 @@ class Block:
     section: str | None = None
     #: List items are segmented as one unit each, however they are punctuated.
     is_list_item: bool = False
+    #: ``letter`` (the covering letter) or ``annex``; ``annex`` is the annex's title.
+    part: str = "letter"
+    annex: str | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,8 @@ class Sentence:
     text: str
     start: int
     end: int
+    part: str = "letter"
+    annex: str | None = None  # the title of the annex the sentence is in
 
 
 def record_to_dict(record: Any) -> dict[str, Any]:

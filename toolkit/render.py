@@ -28,10 +28,12 @@ from .errors import IngestError
 from .files import write_atomically
 
 __all__ = [
+    "AnnexSource",
     "LetterSource",
     "Paragraph",
     "Section",
     "gold_body_sentences",
+    "gold_records",
     "parse_authoring",
     "render_kamerstuk_xml",
     "render_pdf_text",
@@ -57,12 +59,25 @@ class Section:
 
 
 @dataclass(frozen=True)
+class AnnexSource:
+    """An annex (the report or agenda a covering letter sends): its title and sections."""
+
+    title: str
+    sections: tuple[Section, ...]
+
+
+@dataclass(frozen=True)
 class LetterSource:
-    """A letter as its author wrote it: metadata, sections, footnotes."""
+    """A letter as its author wrote it: metadata, sections, footnotes, annexes."""
 
     metadata: dict[str, str]
     sections: tuple[Section, ...]
     footnotes: dict[str, str] = field(default_factory=dict)
+    annexes: tuple[AnnexSource, ...] = ()
+
+    def parts(self) -> list[tuple[str, str | None, tuple[Section, ...]]]:
+        """``(part, annex title, sections)`` for the covering letter and each annex."""
+        return [("letter", None, self.sections)] + [("annex", a.title, a.sections) for a in self.annexes]
 
     @property
     def id(self) -> str:
@@ -96,7 +111,7 @@ def parse_authoring(text: str, source: str = "<source>") -> LetterSource:
     if missing:
         raise IngestError(f"{source}: front matter lacks {', '.join(missing)}")
 
-    sections: list[Section] = []
+    parts: list[tuple[str | None, list[Section]]] = [(None, [])]
     heading: str | None = None
     paragraphs: list[Paragraph] = []
     current: list[str] = []
@@ -107,6 +122,11 @@ def parse_authoring(text: str, source: str = "<source>") -> LetterSource:
             paragraphs.append(Paragraph(tuple(current)))
             current.clear()
 
+    def close_section() -> None:
+        close_paragraph()
+        if heading is not None or paragraphs:
+            parts[-1][1].append(Section(heading, tuple(paragraphs)))
+
     for line in body.splitlines():
         stripped = line.strip()
         note = re.match(r"^\[\^(\d+)\]:\s*(.+)$", stripped)
@@ -114,31 +134,42 @@ def parse_authoring(text: str, source: str = "<source>") -> LetterSource:
             footnotes[note.group(1)] = note.group(2).strip()
         elif not stripped:
             close_paragraph()
+        elif stripped.startswith("# "):  # an annex: the report or agenda the covering letter sends
+            close_section()
+            parts.append((stripped[2:].strip(), []))
+            heading, paragraphs = None, []
         elif stripped.startswith("## "):
-            close_paragraph()
-            if heading is not None or paragraphs:
-                sections.append(Section(heading, tuple(paragraphs)))
+            close_section()
             heading, paragraphs = stripped[3:].strip(), []
         elif stripped.startswith("- "):
             close_paragraph()
             paragraphs.append(Paragraph((stripped[2:].strip(),), is_list_item=True))
         else:
             current.append(stripped)
-    close_paragraph()
-    if heading is not None or paragraphs:
-        sections.append(Section(heading, tuple(paragraphs)))
+    close_section()
+    sections = [section for _, part_sections in parts for section in part_sections]
     used = {match.group(1) for section in sections for p in section.paragraphs for u in p.units for match in _MARKER.finditer(u)}
     undefined = sorted(used - set(footnotes), key=int)
     if undefined:
         raise IngestError(f"{source}: footnote markers without definition: {', '.join(undefined)}")
-    return LetterSource(metadata, tuple(sections), footnotes)
+    annexes = tuple(AnnexSource(title, tuple(part_sections)) for title, part_sections in parts[1:])
+    if any(not annex.sections for annex in annexes):
+        raise IngestError(f"{source}: an annex ('# TITLE') without text")
+    return LetterSource(metadata, tuple(parts[0][1]), footnotes, annexes)
 
 
 def gold_body_sentences(source: LetterSource) -> list[str]:
-    """The body sentences (list items included) with footnote markers removed."""
+    """The body sentences (list items included) with footnote markers removed, covering letter
+    first, then each annex."""
+    return [text for _, _, text in gold_records(source)]
+
+
+def gold_records(source: LetterSource) -> list[tuple[str, str | None, str]]:
+    """``(part, annex title, sentence)`` for every body sentence, in order."""
     return [
-        _MARKER.sub("", unit)
-        for section in source.sections
+        (part, title, _MARKER.sub("", unit))
+        for part, title, sections in source.parts()
+        for section in sections
         for paragraph in section.paragraphs
         for unit in paragraph.units
     ]
@@ -235,19 +266,8 @@ class _Page:
         self.page_starts_next = True
 
 
-def render_pdf_text(source: LetterSource, *, width: int = 72, lines_per_page: int = 46, seed: int | None = None) -> str:
-    """PDF-extracted text of a letter, with the layout artefacts of the seed letter."""
-    rng = random.Random(seed if seed is not None else source.id)
-    page = _Page(lines_per_page=lines_per_page + rng.randint(-4, 4))
-    number = source.metadata.get("number")
-    title = source.title()
-    page.out.append(" " + (f"Nr. {number} " if number else "") + title + " ")
-    page.out.append("")
-    page.out.append("Aan de Voorzitter van de Tweede Kamer der Staten-Generaal ")
-    page.out.append("")
-    page.out.append(f"Den Haag, {_dutch_date(source.metadata['date'])} ")
-    page.out.append("")
-    for section in source.sections:
+def _emit_sections(page: _Page, source: LetterSource, sections, width: int) -> None:
+    for section in sections:
         if section.heading:
             page.emit(section.heading + " ")
             page.emit("", body_line=False)
@@ -261,10 +281,29 @@ def render_pdf_text(source: LetterSource, *, width: int = 72, lines_per_page: in
             for line in _wrap(text, width):
                 page.emit(line if line.endswith("-") else line + " ")
             page.emit("", body_line=False)
+
+
+def render_pdf_text(source: LetterSource, *, width: int = 72, lines_per_page: int = 46, seed: int | None = None) -> str:
+    """PDF-extracted text of a letter, with the layout artefacts of the seed letter."""
+    rng = random.Random(seed if seed is not None else source.id)
+    page = _Page(lines_per_page=lines_per_page + rng.randint(-4, 4))
+    number = source.metadata.get("number")
+    title = source.title()
+    page.out.append(" " + (f"Nr. {number} " if number else "") + title + " ")
+    page.out.append("")
+    page.out.append("Aan de Voorzitter van de Tweede Kamer der Staten-Generaal ")
+    page.out.append("")
+    page.out.append(f"Den Haag, {_dutch_date(source.metadata['date'])} ")
+    page.out.append("")
+    _emit_sections(page, source, source.sections, width)
     for signer in source.signatories():
         for line in signer:
             page.emit(line + ("" if line.endswith(",") else " "), body_line=False)
         page.emit("", body_line=False)
+    for annex in source.annexes:
+        page.emit(annex.title + " ")
+        page.emit("", body_line=False)
+        _emit_sections(page, source, annex.sections, width)
     if page.pending_notes:
         page.out.extend(f"{n} {t}" for n, t in page.pending_notes)
     return "\n".join(page.out).rstrip("\n") + "\n"
@@ -291,6 +330,24 @@ def _paragraph_element(parent: ET.Element, text: str, footnotes: dict[str, str])
         position = match.end()
     _append_text(al, text[position:])
     return al
+
+
+def _xml_sections(parent: ET.Element, source: LetterSource, sections) -> None:
+    for section in sections:
+        if section.heading:
+            ET.SubElement(parent, "tussenkop").text = section.heading
+        list_element = None
+        for paragraph in section.paragraphs:
+            text = " ".join(paragraph.units)
+            if paragraph.is_list_item:
+                if list_element is None:
+                    list_element = ET.SubElement(parent, "lijst", {"type": "ongemarkeerd"})
+                item = ET.SubElement(list_element, "li")
+                ET.SubElement(item, "li.nr").text = "–"
+                _paragraph_element(item, text, source.footnotes)
+            else:
+                list_element = None
+                _paragraph_element(parent, text, source.footnotes)
 
 
 def render_kamerstuk_xml(source: LetterSource, *, provenance_note: str | None = None) -> bytes:
@@ -325,27 +382,17 @@ def render_kamerstuk_xml(source: LetterSource, *, provenance_note: str | None = 
     datumtekst = ET.SubElement(brief, "datumtekst")
     datumtekst.text = "Den Haag, "
     ET.SubElement(datumtekst, "datum", {"isodatum": meta["date"]}).text = _dutch_date(meta["date"])
-    for section in source.sections:
-        if section.heading:
-            ET.SubElement(brief, "tussenkop").text = section.heading
-        list_element = None
-        for paragraph in section.paragraphs:
-            text = " ".join(paragraph.units)
-            if paragraph.is_list_item:
-                if list_element is None:
-                    list_element = ET.SubElement(brief, "lijst", {"type": "ongemarkeerd"})
-                item = ET.SubElement(list_element, "li")
-                ET.SubElement(item, "li.nr").text = "–"
-                _paragraph_element(item, text, source.footnotes)
-            else:
-                list_element = None
-                _paragraph_element(brief, text, source.footnotes)
+    _xml_sections(brief, source, source.sections)
     closing = ET.SubElement(brief, "tekst-sluiting")
     for signer in source.signatories():
         signature = ET.SubElement(closing, "ondertekening")
         ET.SubElement(signature, "functie").text = signer[0]
         for name in signer[1:]:
             ET.SubElement(signature, "naam").text = name
+    for annex in source.annexes:
+        bijlage = ET.SubElement(stuk, "bijlage")
+        ET.SubElement(ET.SubElement(bijlage, "kop"), "titel").text = annex.title
+        _xml_sections(bijlage, source, annex.sections)
     ET.indent(root, space="  ")
     body = ET.tostring(root, encoding="unicode")
     comment = f"<!-- {provenance_note} -->\n" if provenance_note else ""

@@ -174,7 +174,8 @@ def sentence_id(letter_id: str, kind: str, text: str, occurrence: int = 0) -> st
 
 
 def segment_letter(letter: Letter) -> list[Sentence]:
-    """Cut a letter into sentence records (body sentences, headings, footnotes, head, signature)."""
+    """Cut a letter into sentence records (body sentences, headings, footnotes, head, signature,
+    furniture), each with the part (covering letter or annex) it belongs to."""
     records: list[Sentence] = []
     seen: dict[tuple[str, str], int] = {}
     offset = 0
@@ -199,6 +200,8 @@ def segment_letter(letter: Letter) -> list[Sentence]:
                     text=text,
                     start=offset + span_start,
                     end=offset + span_end,
+                    part=block.part,
+                    annex=block.annex,
                 )
             )
         offset += len(block.text) + 2

@@ -133,8 +133,9 @@ def test_a_ministry_letter_as_sent_keeps_head_side_columns_and_signature_out_of_
         "Nederland steunt de inzet van de NAVO in het Zwarte Zeegebied.",
     ]
     assert [block.text for block in cleaned.blocks if block.kind == "heading"] == ["Rusland"]
+    # one signature record per signer (function and name), however the lines are spaced
     assert [block.text for block in cleaned.blocks if block.kind == "signature"] == [
-        "Met vriendelijke groet,", "De minister van Buitenlandse Zaken,", "S.A. Blok"
+        "Met vriendelijke groet,", "De minister van Buitenlandse Zaken,\nS.A. Blok"
     ]
     head = [block.text for block in cleaned.blocks if block.kind == "head"]
     assert head[0].startswith("> Retouradres") and head[-1] == "Geachte voorzitter,"

@@ -26,8 +26,8 @@ _HEAD_TEXT = re.compile(
     r"^(?:Aan de (?:Voorzitter|voorzitter)|(?:Den Haag|'s-Gravenhage),?\s+\d{1,2}\s+\w+\s+\d{4}|Geachte)"
 )
 _SIGNATURE_TEXT = re.compile(r"^(?:De|Het)\s+(?:[Mm]inister|[Ss]taatssecretaris|[Mm]inister-[Pp]resident)\b[^.]*,")
-# An annex (class "bijlage", as the official rendering marks it) is not the letter's own text.
-_SKIP_CLASSES = frozenset({"bijlage"})
+# An annex (class "bijlage", as the official rendering marks it) is an annex part of the letter.
+_ANNEX_CLASSES = frozenset({"bijlage"})
 _NOTE_CLASSES = ("noot", "voetnoot", "footnote", "voetnoten", "footnotes")
 _SKIP_TAGS = {"script", "style", "nav", "header", "footer", "head", "noscript", "form", "button"}
 
@@ -52,41 +52,68 @@ def _is_note_reference(element) -> bool:
     return element.tag == "a" and href.startswith("#") and bool(re.fullmatch(r"\s*\d{1,3}\s*", element.text_content()))
 
 
-def letter_from_html(data: bytes, *, source: str, letter_id: str | None = None, provenance: dict | None = None) -> Letter:
-    """Parse the HTML page of a kamerstuk letter."""
-    document = _parse_document(data, source)
-    notes = _take_notes(document)
-    title_element = document.find(".//h1")
-    title = _text(title_element) if title_element is not None else None
-    head: list[Block] = [Block("head", title)] if title else []
-    body: list[Block] = []
-    signature: list[Block] = []
-    footnote_refs: list[tuple[str, int, int]] = []  # note id, body block index, offset
-    section: str | None = None
-    content_root = next((found for found in (document.find(".//main"), document.find(".//body")) if found is not None), document)
+class _HtmlWalker:
+    """Classifies the elements of the page in document order: head, body, signature, annexes."""
 
-    # A list, because footnote references are dropped from the tree along the way.
-    for element in list(content_root.iter()):
-        if not isinstance(element.tag, str) or element.tag in _SKIP_TAGS or element is title_element:
-            continue
-        if any(ancestor.tag in _SKIP_TAGS or _classes(ancestor) & _SKIP_CLASSES for ancestor in element.iterancestors()):
-            continue
+    def __init__(self, title_element) -> None:
+        self.title_element = title_element
+        self.head: list[Block] = []
+        self.body: list[Block] = []
+        self.signature: list[Block] = []
+        self.annex: list[Block] = []
+        self.references: list[tuple[str, str, int, int]] = []  # note id, list, block index, offset
+        self.section: str | None = None
+        self.annex_titles: dict[int, str | None] = {}
+        self.annexes_with_text: set[int] = set()
+
+    def _annex_root(self, element):
+        if _classes(element) & _ANNEX_CLASSES:
+            return element
+        return next((a for a in element.iterancestors() if _classes(a) & _ANNEX_CLASSES), None)
+
+    def visit(self, element) -> None:
+        if not isinstance(element.tag, str) or element.tag in _SKIP_TAGS or element is self.title_element:
+            return
+        if any(ancestor.tag in _SKIP_TAGS for ancestor in element.iterancestors()):
+            return
+        annex_root = self._annex_root(element)
+        if annex_root is not None and id(annex_root) not in self.annex_titles:
+            self.annex_titles[id(annex_root)] = None
+            self.section = None
+        target = self.annex if annex_root is not None else self.body
+        part = "annex" if annex_root is not None else "letter"
+        annex = self.annex_titles.get(id(annex_root)) if annex_root is not None else None
         classes = _classes(element)
-        if classes & _SKIP_CLASSES:
-            continue
-        if element.tag in ("h2", "h3", "h4", "h5", "h6") or classes & {"tussenkop", "kop"}:
+        if element.tag in ("h1", "h2", "h3", "h4", "h5", "h6") or classes & {"tussenkop", "kop"}:
             heading = _text(element)
-            if heading:
-                section = heading
-                body.append(Block("heading", heading, heading))
-            continue
+            if not heading:
+                return
+            if annex_root is not None and id(annex_root) not in self.annexes_with_text and annex is None:
+                self.annex_titles[id(annex_root)] = heading  # the annex's own title
+                self.annex.append(Block("head", heading, part="annex", annex=heading))
+                return
+            self.section = heading
+            target.append(Block("heading", heading, heading, part=part, annex=annex))
+            return
         if element.tag not in ("p", "li"):
-            continue
+            return
         if element.tag == "p" and element.getparent() is not None and element.getparent().tag == "li":
-            continue  # the list item itself is the unit
-        if classes & {"ondertekening", "functie", "naam"} or _SIGNATURE_TEXT.match(_text(element)):
-            signature.append(Block("signature", "\n".join(line.strip() for line in element.itertext() if line.strip())))
-            continue
+            return  # the list item itself is the unit
+        if annex_root is None and (classes & {"ondertekening", "functie", "naam"} or _SIGNATURE_TEXT.match(_text(element))):
+            self.signature.append(Block("signature", "\n".join(line.strip() for line in element.itertext() if line.strip())))
+            return
+        self._take_references(element, "annex" if annex_root is not None else "body", len(target))
+        paragraph = _text(element)
+        if not paragraph:
+            return
+        if annex_root is None and not self.body and _HEAD_TEXT.match(paragraph):
+            self.head.append(Block("head", paragraph))
+            return
+        if annex_root is not None:
+            self.annexes_with_text.add(id(annex_root))
+        target.append(Block("body", paragraph, self.section, is_list_item=element.tag == "li", part=part, annex=annex))
+
+    def _take_references(self, element, where: str, index: int) -> None:
         references = [node for node in element.iter() if _is_note_reference(node)]
         outermost = [node for node in references if not any(a in references for a in node.iterancestors())]
         for reference in outermost:
@@ -95,22 +122,30 @@ def letter_from_html(data: bytes, *, source: str, letter_id: str | None = None, 
                 link = reference.find(".//a")
                 target = (link.get("href") or "").lstrip("#") if link is not None else ""
             prefix = _SPACE.sub(" ", _text_before(element, reference)).lstrip()
-            footnote_refs.append((target or _text(reference), len(body), len(prefix)))
+            self.references.append((target or _text(reference), where, index, len(prefix)))
             reference.drop_tree()
-        paragraph = _text(element)
-        if not paragraph:
-            continue
-        if not body and _HEAD_TEXT.match(paragraph):
-            head.append(Block("head", paragraph))
-            continue
-        body.append(Block("body", paragraph, section, is_list_item=element.tag == "li"))
 
-    if not any(block.kind == "body" for block in body):
+
+def letter_from_html(data: bytes, *, source: str, letter_id: str | None = None, provenance: dict | None = None) -> Letter:
+    """Parse the HTML page of a kamerstuk letter; annexes (class ``bijlage``) become annex parts."""
+    document = _parse_document(data, source)
+    notes = _take_notes(document)
+    title_element = document.find(".//h1")
+    title = _text(title_element) if title_element is not None else None
+    walker = _HtmlWalker(title_element)
+    if title:
+        walker.head.append(Block("head", title))
+    content_root = next((found for found in (document.find(".//main"), document.find(".//body")) if found is not None), document)
+    # A list, because footnote references are dropped from the tree along the way.
+    for element in list(content_root.iter()):
+        walker.visit(element)
+    if not any(block.kind == "body" for block in walker.body + walker.annex):
         raise IngestError(f"{source}: no letter text found in the HTML (no paragraphs)")
 
-    blocks = head + body + signature
-    footnotes, note_blocks = _linked_footnotes(blocks, len(head), footnote_refs, notes)
-    info = parse_head([block.text for block in head])
+    blocks = walker.head + walker.body + walker.signature + walker.annex
+    first = {"body": len(walker.head), "annex": len(walker.head) + len(walker.body) + len(walker.signature)}
+    footnotes, note_blocks = _linked_footnotes(blocks, first, walker.references, notes)
+    info = parse_head([block.text for block in walker.head])
     identifier = letter_id or Path(source).stem
     identity = identity_from_name(identifier)
     return Letter(
@@ -160,7 +195,7 @@ def _take_notes(document) -> dict[str, str]:
     return notes
 
 
-def _linked_footnotes(blocks: list[Block], first_body: int, references, notes: dict[str, str]) -> tuple[list[Footnote], list[Block]]:
+def _linked_footnotes(blocks: list[Block], first: dict[str, int], references, notes: dict[str, str]) -> tuple[list[Footnote], list[Block]]:
     """Footnotes numbered in order of their markers, each linked to its marker's offset in the letter text."""
     starts, offset = [], 0
     for block in blocks:
@@ -168,12 +203,12 @@ def _linked_footnotes(blocks: list[Block], first_body: int, references, notes: d
         offset += len(block.text) + 2
     footnotes: list[Footnote] = []
     note_blocks: list[Block] = []
-    for number, (target, block_index, position) in enumerate(references, 1):
+    for number, (target, where, block_index, position) in enumerate(references, 1):
         note_text = notes.get(target)
         if note_text is None:
             continue
-        block = blocks[first_body + block_index]
-        marker = starts[first_body + block_index] + min(position, len(block.text))
+        block = blocks[first[where] + block_index]
+        marker = starts[first[where] + block_index] + min(position, len(block.text))
         footnotes.append(Footnote(number=str(number), text=note_text, marker_offset=marker))
         note_blocks.append(Block("footnote", note_text))
     return footnotes, note_blocks

@@ -1,9 +1,9 @@
-"""The letter head and the signature: takes the lines of a letter, gives its metadata (number,
-title, sender, date, type) and where the head ends and the signature begins.
+"""The letter head: takes the first lines of a letter, gives its metadata (number, title, sender,
+date, type) and where the head ends.
 
 Shared by every reader: PDF text, PDF, official XML and HTML put the same parts in different
-places, but they read the same way (``BRIEF VAN DE MINISTER …``, "Geachte voorzitter,",
-"De Minister van Buitenlandse Zaken,").
+places, but they read the same way (``BRIEF VAN DE MINISTER …``, "Den Haag, 12 december 2018",
+"Geachte voorzitter,"). The signature and the annexes are in :mod:`.parts`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ __all__ = [
     "parse_head",
     "salutation_paragraph",
     "sender_from_title",
-    "split_signature",
 ]
 
 TITLE_LINE = re.compile(
@@ -33,10 +32,6 @@ _HEAD_LINE_PATTERNS = (
     re.compile(r"^\d{2}\s?\d{3}(?:-[A-Z0-9]+)?\s+\S"),  # dossier line "28 676 NAVO"
     re.compile(r"^Geachte\s+(?:voorzitter|Voorzitter)"),
 )
-_SIGNATURE_FUNCTION = re.compile(
-    r"^(?:De|Het)\s+(?:[Mm]inister|[Ss]taatssecretaris|[Mm]inister-[Pp]resident|[Ee]erste\s+[Mm]inister)\b[^.]*,\s*$"
-)
-_CLOSING_FORMULA = re.compile(r"^(?:Hoogachtend|Met vriendelijke groet)\s*,?\s*$")
 
 _DUTCH_MONTHS = {
     name: number
@@ -123,37 +118,3 @@ def salutation_paragraph(paragraphs: list[list[str]]) -> int | None:
 def is_head_paragraph(paragraph: list[str]) -> bool:
     first = paragraph[0]
     return bool(TITLE_LINE.match(first)) or any(pattern.match(first) for pattern in _HEAD_LINE_PATTERNS)
-
-
-def _is_signer_name(paragraph: list[str]) -> bool:
-    """One or two short lines without sentence punctuation: a name, perhaps with a title."""
-    return len(paragraph) <= 2 and all(len(line) <= 60 and not line.rstrip().endswith((".", ",", ":", ";", "?", "!")) for line in paragraph)
-
-
-def split_signature(paragraphs: list[list[str]]) -> tuple[list[list[str]], list[list[str]]]:
-    """Separate trailing signature paragraphs (and a closing formula) from the body."""
-    signature: list[list[str]] = []
-    body = list(paragraphs)
-    while body:
-        last = body[-1]
-        starts = [i for i, line in enumerate(last) if _SIGNATURE_FUNCTION.match(line) or _CLOSING_FORMULA.match(line)]
-        if not starts:
-            # A name set apart by white space under its function ("De minister van …,", blank, "S.A. Blok").
-            if len(body) > 1 and _is_signer_name(last) and _SIGNATURE_FUNCTION.match(body[-2][-1]):
-                signature.insert(0, last)
-                body.pop()
-                continue
-            break
-        start = starts[0]
-        if start == 0:
-            signature.insert(0, last)
-            body.pop()
-            continue
-        # The signature directly follows the last body line without a blank line.
-        if last[start - 1].rstrip().endswith((".", "!", "?")):
-            signature.insert(0, last[start:])
-            body[-1] = last[:start]
-        break
-    return body, signature
-
-

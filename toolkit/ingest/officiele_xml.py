@@ -68,11 +68,22 @@ class _BodyWalker:
 
     def __init__(self) -> None:
         self.head: list[Block] = []
-        self.body: list[Block] = []
+        self.body: list[Block] = []  # the covering letter's text
         self.signature: list[Block] = []
-        self.notes: list[tuple[str, str, int, int]] = []  # number, text, block index, offset
+        self.annex: list[Block] = []  # the annexes' text, after the signature
+        # number, text, list the block is in ("body" or "annex"), block index, offset
+        self.notes: list[tuple[str, str, str, int, int]] = []
         self.section: str | None = None
         self.date: str | None = None
+        self.annex_title: str | None = None
+        self.in_annex = False
+
+    def _target(self) -> list[Block]:
+        return self.annex if self.in_annex else self.body
+
+    def _block(self, kind: str, text: str, section: str | None, is_list_item: bool = False) -> Block:
+        part = "annex" if self.in_annex else "letter"
+        return Block(kind, text, section, is_list_item=is_list_item, part=part, annex=self.annex_title)
 
     def paragraph(self, element: Element, *, is_list_item: bool = False) -> None:
         notes: list[tuple[str, str, int]] = []
@@ -80,41 +91,60 @@ class _BodyWalker:
         text = _clean(raw)
         if not text:
             return
+        target = self._target()
         for number, note_text, offset in notes:
-            self.notes.append((number, note_text, len(self.body), min(offset, len(text))))
-        self.body.append(Block("body", text, self.section, is_list_item=is_list_item))
+            self.notes.append((number, note_text, "annex" if self.in_annex else "body", len(target), min(offset, len(text))))
+        target.append(self._block("body", text, self.section, is_list_item))
 
     def heading(self, text: str) -> None:
         text = _clean(text)
         if text:
             self.section = text
-            self.body.append(Block("heading", text, text))
+            self._target().append(self._block("heading", text, text))
+
+    def annex_part(self, element: Element) -> None:
+        """A ``bijlage``: the report or agenda the covering letter sends, with its own title."""
+        kop = element.find("kop")
+        title_element = kop.find("titel") if kop is not None else element.find("titel")
+        title = _clean(_inline_text(title_element)) if title_element is not None else None
+        self.in_annex, self.annex_title, self.section = True, title or None, None
+        if title:
+            self.annex.append(self._block("head", title, None))
+        for child in element:
+            if child is not kop and child is not title_element:
+                self.visit(child)
+        self.in_annex, self.annex_title, self.section = False, None, None
 
     def walk(self, element: Element) -> None:
         for child in element:
-            name = _local(child.tag)
-            if name in _HEAD_ELEMENTS:
-                self._head(child)
-            elif name in _SIGNATURE_ELEMENTS:
-                self._signature(child)
-            elif name == "al":
-                self.paragraph(child)
-            elif name == "tussenkop":
-                self.heading(_inline_text(child))
-            elif name == "kop":
-                title = child.find("titel")
-                number = child.find("nr")
-                label = _inline_text(title) if title is not None else _inline_text(child)
-                if number is not None and (number.text or "").strip():
-                    label = f"{number.text.strip()} {label}"
-                self.heading(label)
-            elif name == "lijst":
-                self.walk_list(child)
-            elif name in ("noot", "titel", "stuknr", "metadata", "bijlage"):
-                # An annex (bijlage: reports, tables) is not the letter's own text.
-                continue
-            else:
-                self.walk(child)
+            self.visit(child)
+
+    def visit(self, child: Element) -> None:
+        """One element of the body, in document order."""
+        name = _local(child.tag)
+        if name in _HEAD_ELEMENTS:
+            self._head(child)
+        elif name in _SIGNATURE_ELEMENTS:
+            self._signature(child)
+        elif name == "al":
+            self.paragraph(child)
+        elif name == "tussenkop":
+            self.heading(_inline_text(child))
+        elif name == "kop":
+            title = child.find("titel")
+            number = child.find("nr")
+            label = _inline_text(title) if title is not None else _inline_text(child)
+            if number is not None and (number.text or "").strip():
+                label = f"{number.text.strip()} {label}"
+            self.heading(label)
+        elif name == "lijst":
+            self.walk_list(child)
+        elif name == "bijlage":
+            self.annex_part(child)
+        elif name in ("noot", "titel", "stuknr", "metadata", "table"):
+            return
+        else:
+            self.walk(child)
 
     def walk_list(self, element: Element) -> None:
         for item in element:
@@ -204,7 +234,7 @@ def letter_from_kamerstuk_xml(
     if title_line:
         head_blocks.append(Block("head", title_line))
     walker.walk(stuk)
-    if not any(block.kind == "body" for block in walker.body):
+    if not any(block.kind == "body" for block in walker.body + walker.annex):
         raise IngestError(f"{source}: the kamerstuk has no body text (no <al> paragraphs)")
 
     identifier = letter_id or meta.get("DC.identifier") or meta.get("dcterms.identifier")
@@ -214,17 +244,18 @@ def letter_from_kamerstuk_xml(
         identifier = Path(source).stem
     identity = identity_from_name(identifier)
 
-    blocks = head_blocks + walker.head + walker.body + walker.signature
-    note_blocks = [Block("footnote", text) for _, text, _, _ in walker.notes]
+    blocks = head_blocks + walker.head + walker.body + walker.signature + walker.annex
+    note_blocks = [Block("footnote", text) for _, text, _, _, _ in walker.notes]
     body_start = len(head_blocks) + len(walker.head)
+    annex_start = body_start + len(walker.body) + len(walker.signature)
     offsets = []
     position = 0
     for block in blocks:
         offsets.append(position)
         position += len(block.text) + 2
     footnotes = tuple(
-        Footnote(number=num, text=text, marker_offset=offsets[body_start + block_index] + offset)
-        for num, text, block_index, offset in walker.notes
+        Footnote(number=num, text=text, marker_offset=offsets[(body_start if where == "body" else annex_start) + index] + offset)
+        for num, text, where, index, offset in walker.notes
     )
     sender = meta.get("OVERHEIDop.indiener") or sender_from_title(title)
     return Letter(

@@ -18,6 +18,7 @@ Conventions of the extracted text this module reads:
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -25,7 +26,9 @@ from ..errors import IngestError
 from ..lexicon import zipf as word_frequency
 from ..records import Block, Footnote
 from .decode import normalise_characters
-from .letter_head import TITLE_LINE, HeadInfo, is_head_paragraph, parse_head, salutation_paragraph, split_signature
+from .letter_head import TITLE_LINE, HeadInfo, is_head_paragraph, parse_head, salutation_paragraph
+from .parts import is_annex_marker, is_closing_formula, is_signature_function, is_title_line, signers, split_parts
+from .web_layout import furniture_lines, single_break_paragraphs, uses_single_breaks
 
 __all__ = ["CleanedText", "clean_pdf_text", "join_wrapped_lines", "keep_line_end_hyphen"]
 
@@ -317,6 +320,23 @@ def _remove_footnote_zones(lines: list[_Line]) -> tuple[list[_Line], list[tuple[
     return kept, footnotes
 
 
+def _remove_endnotes(lines: list[_Line], expected: int) -> tuple[list[_Line], list[tuple[str, str]]]:
+    """Notes listed at the end of the text (web copies list them there, not at page ends).
+
+    The trailing lines must read as notes numbered on from ``expected`` (1, 2, … when no
+    page-end footnote was found), each starting with its number.
+    """
+    filled = [index for index, line in enumerate(lines) if line.text]
+    for position, index in enumerate(filled):
+        match = _FOOTNOTE_START.match(lines[index].text.translate(_SUPERSCRIPT_DIGITS))
+        if not match or int(match.group(1)) != expected or len(filled) - position > 60:
+            continue
+        notes = _split_footnotes([lines[i].text for i in filled[position:]], expected)
+        if notes and all(len(text) <= 400 for _, text in notes):
+            return lines[:index], notes
+    return lines, []
+
+
 def _split_footnotes(zone: list[str], first_number: int) -> list[tuple[str, str]]:
     notes: list[tuple[str, list[str]]] = []
     expected = first_number
@@ -419,7 +439,7 @@ def _strip_markers(blocks: list[Block], numbers: list[str]) -> tuple[list[Block]
             search_from = 0
             continue
         text = block.text[: found.start()] + block.text[found.end() :]
-        cleaned[block_index] = Block(block.kind, text, block.section, block.is_list_item)
+        cleaned[block_index] = dataclasses.replace(block, text=text)
         positions[target] = (block_index, found.start())
         pending.pop(0)
         search_from = found.start()
@@ -439,23 +459,26 @@ class CleanedText:
     head: HeadInfo
 
 
-_BULLET = re.compile(r"^[–•▪·-]\s+")
+_BULLET = re.compile(r"^(?:[–•▪·*-]|\d{1,2}[.)](?=\s+\S))\s+")
 
 
-def _body_blocks(paragraphs: list[list[str]]) -> list[Block]:
+def _body_blocks(paragraphs: list[list[str]], *, part: str = "letter", annex: str | None = None) -> list[Block]:
+    """Headings and body blocks (paragraphs; each list item its own block) of one part."""
     blocks: list[Block] = []
     section: str | None = None
     for index, paragraph in enumerate(paragraphs):
         is_last = index == len(paragraphs) - 1
         if len(paragraph) == 1 and _is_heading_like(paragraph[0]) and not is_last:
             section = paragraph[0]
-            blocks.append(Block("heading", section, section))
+            blocks.append(Block("heading", section, section, part=part, annex=annex))
             continue
         items: list[list[str]] = []
         bulleted: list[bool] = []
         for line in paragraph:
             if _BULLET.match(line):
-                items.append([_BULLET.sub("", line)])
+                # The number of a numbered item stays with it ("1. Oekraïne"); a bullet sign goes.
+                marker = _BULLET.match(line).group(0)
+                items.append([line if marker[0].isdigit() else line[len(marker):]])
                 bulleted.append(True)
             elif items:
                 items[-1].append(line)
@@ -463,16 +486,57 @@ def _body_blocks(paragraphs: list[list[str]]) -> list[Block]:
                 items.append([line])
                 bulleted.append(False)
         for item, is_item in zip(items, bulleted):
-            blocks.append(Block("body", join_wrapped_lines(item), section, is_list_item=is_item))
+            blocks.append(Block("body", join_wrapped_lines(item), section, is_list_item=is_item, part=part, annex=annex))
     return blocks
 
 
+def _annex_blocks(annexes) -> list[Block]:
+    blocks: list[Block] = []
+    for annex in annexes:
+        # The annex's own title lines are its head, as "BRIEF VAN DE MINISTER …" is the letter's.
+        for marker in annex.markers:
+            blocks.append(Block("head", marker, part="annex", annex=annex.title))
+        if annex.title is not None and annex.title not in annex.markers:
+            blocks.append(Block("head", annex.title, part="annex", annex=annex.title))
+        blocks += _body_blocks(annex.paragraphs, part="annex", annex=annex.title)
+    return blocks
+
+
+def _stands_alone(line: str) -> bool:
+    """Lines that are a paragraph of their own however the text is broken."""
+    return (
+        is_head_paragraph([line])
+        or bool(TITLE_LINE.match(line))
+        or is_signature_function(line)
+        or is_closing_formula(line)
+        or is_annex_marker(line)
+        or is_title_line(line)
+        or line.startswith("Geachte ")
+    )
+
+
+def _split_furniture(lines: list[_Line]) -> tuple[list[_Line], list[str]]:
+    texts = [line.text for line in lines]
+    found = furniture_lines(texts, lambda line: is_head_paragraph([line]) or bool(TITLE_LINE.match(line)))
+    kept = [line for index, line in enumerate(lines) if index not in found]
+    return kept, [texts[index] for index in sorted(found)]
+
+
+def _letter_paragraphs(lines: list[_Line]) -> list[list[str]]:
+    texts = [line.text for line in lines]
+    if uses_single_breaks(texts):
+        return single_break_paragraphs(texts, _full_line_length(lines), _stands_alone)
+    return _paragraphs(lines)
+
+
 def clean_pdf_text(text: str, source: str = "<text>") -> CleanedText:
-    """Recover head, body paragraphs, headings, footnotes and signature from PDF text."""
+    """Recover head, body paragraphs, headings, signature, annexes, footnotes and page furniture."""
     text = normalise_characters(text)
-    lines = _layout_lines(text)
+    lines, furniture = _split_furniture(_layout_lines(text))
     lines, raw_footnotes = _remove_footnote_zones(lines)
-    paragraphs = _paragraphs(lines)
+    lines, endnotes = _remove_endnotes(lines, len(raw_footnotes) + 1)
+    raw_footnotes += endnotes
+    paragraphs = _letter_paragraphs(lines)
     if not paragraphs:
         raise IngestError(f"{source}: no text found")
 
@@ -483,8 +547,8 @@ def clean_pdf_text(text: str, source: str = "<text>") -> CleanedText:
         head_paragraphs, paragraphs = paragraphs[: salutation + 1], paragraphs[salutation + 1 :]
     while paragraphs and is_head_paragraph(paragraphs[0]):
         head_paragraphs.append(paragraphs.pop(0))
-    body_paragraphs, signature_paragraphs = split_signature(paragraphs)
-    if not body_paragraphs:
+    parts = split_parts(paragraphs)
+    if not parts.body and not parts.annexes:
         raise IngestError(f"{source}: no body text found after the letter head")
 
     head_blocks: list[Block] = []
@@ -493,10 +557,9 @@ def clean_pdf_text(text: str, source: str = "<text>") -> CleanedText:
             head_blocks.append(Block("head", join_wrapped_lines(paragraph)))
         else:
             head_blocks.extend(Block("head", line) for line in paragraph)
-    body = _body_blocks(body_paragraphs)
-    signature = [Block("signature", "\n".join(paragraph)) for paragraph in signature_paragraphs]
-
-    blocks = head_blocks + body + signature
+    signature = [Block("signature", "\n".join(lines)) for lines in signers(parts.signature)]
+    blocks = head_blocks + _body_blocks(parts.body) + signature + _annex_blocks(parts.annexes)
+    blocks += [Block("furniture", line) for line in furniture]
     numbers = [number for number, _ in raw_footnotes]
     blocks, marker_positions = _strip_markers(blocks, numbers)
     footnote_blocks = [Block("footnote", note_text) for _, note_text in raw_footnotes]
