@@ -14,6 +14,7 @@ from pathlib import Path
 
 from . import launch
 from .errors import LabelError, ToolkitError
+from .records import PARTS, SENTENCE_KINDS
 
 __all__ = ["build_parser", "main"]
 
@@ -37,13 +38,21 @@ def _print_json(record: dict) -> None:
 
 @_command("segment")
 def _segment(args: argparse.Namespace) -> int:
-    from .corpus import iter_letters
+    from .corpus import read_letters
     from .records import record_to_dict
     from .segment import segment_letter
 
-    for letter in iter_letters(args.paths, encoding=args.encoding):
+    letters = read_letters(args.paths, encoding=args.encoding, require_letter=not args.not_a_letter_ok)
+    if args.report:
+        from .layout_report import layout_report, report_text
+
+        print("\n".join(report_text(layout_report(letter, segment_letter(letter))) for letter in letters))
+        return 0
+    for letter in letters:
         for sentence in segment_letter(letter):
             if args.kind and sentence.kind not in args.kind:
+                continue
+            if args.part and sentence.part not in args.part:
                 continue
             _print_json(record_to_dict(sentence))
     return 0
@@ -56,7 +65,7 @@ def _ingest(args: argparse.Namespace) -> int:
     if not args.paths and not args.default:
         raise ToolkitError("give letter files to ingest, or --default for the default corpus")
     letters = read_default_letters(args.labels_dir) if args.default else []
-    letters += list(iter_letters(args.paths, encoding=args.encoding))
+    letters += list(iter_letters(args.paths, encoding=args.encoding, require_letter=not args.not_a_letter_ok))
     summary = write_corpus(letters, args.out)
     counts = ", ".join(f"{count} {kind}" for kind, count in sorted(summary["sentences"].items()))
     print(f"wrote {summary['letters']} letters ({counts}) to {args.out}")
@@ -316,7 +325,7 @@ def _compare(args: argparse.Namespace) -> int:
 def _predict(args: argparse.Namespace) -> int:
     from .predict import predict_letters
 
-    for row in predict_letters(args.run, args.paths, encoding=args.encoding):
+    for row in predict_letters(args.run, args.paths, encoding=args.encoding, require_letter=not args.not_a_letter_ok):
         _print_json(row)
     return 0
 
@@ -367,9 +376,12 @@ def _date(value: str):
 def _add_ingestion_commands(commands) -> None:
     segment = commands.add_parser("segment", help="print one JSON object per sentence record of the given letters")
     segment.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    segment.add_argument("--kind", action="append", choices=["body", "heading", "footnote", "head", "signature"],
-                         help="only records of this kind (repeatable)")
-    segment.add_argument("--encoding", default="utf-8", help="encoding of .txt letters (default utf-8)")
+    segment.add_argument("--kind", action="append", choices=list(SENTENCE_KINDS), help="only records of this kind (repeatable)")
+    segment.add_argument("--part", action="append", choices=list(PARTS), help="only records of this part (repeatable)")
+    segment.add_argument("--report", action="store_true",
+                         help="a segmentation quality report per file: counts, longest record, likely layout problems")
+    segment.add_argument("--encoding", default="utf-8", help="encoding of .txt letters (default utf-8; a byte-order mark decides)")
+    segment.add_argument("--not-a-letter-ok", action="store_true", help="read files that do not look like a letter to parliament")
 
     ingest = commands.add_parser("ingest", help="ingest and segment letters into a corpus directory")
     ingest.add_argument("paths", nargs="*", type=Path, metavar="PATH")
@@ -377,6 +389,7 @@ def _add_ingestion_commands(commands) -> None:
     ingest.add_argument("--default", action="store_true", help="include the default corpus (labels/letters)")
     ingest.add_argument("--labels-dir", type=Path, default=None, help="labels directory (default: the checkout's labels/)")
     ingest.add_argument("--encoding", default="utf-8")
+    ingest.add_argument("--not-a-letter-ok", action="store_true", help="read files that do not look like a letter to parliament")
 
     fetch = commands.add_parser("fetch", help="fetch letters from officiële bekendmakingen (needs internet)")
     fetch.add_argument("official_id", nargs="?", help="official id, e.g. kst-28676-307")
@@ -449,6 +462,7 @@ def _add_experiment_commands(commands) -> None:
     predict.add_argument("run", type=Path)
     predict.add_argument("paths", nargs="+", type=Path, metavar="FILE")
     predict.add_argument("--encoding", default="utf-8")
+    predict.add_argument("--not-a-letter-ok", action="store_true", help="read files that do not look like a letter to parliament")
 
     main_job = commands.add_parser("main", help="the main job on the default data")
     main_job.add_argument("--out", type=Path, default=Path("runs"), help="output directory (default runs/)")

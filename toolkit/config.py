@@ -68,10 +68,19 @@ class SplitConfig:
             raise ConfigError(f"data.split.test_fraction: must be between 0 and 1, got {self.test_fraction}")
 
 
+PARTS = ("letter", "annex")
+
+
 @dataclass
 class DataConfig:
     labels_dir: str | None = None  # default: the checkout's labels/
     split: SplitConfig = field(default_factory=SplitConfig)
+    # which parts of the letters: the covering letter and/or the annexes (reports, agendas)
+    parts: list[str] = field(default_factory=lambda: list(PARTS))
+
+    def __post_init__(self) -> None:
+        if not self.parts or any(part not in PARTS for part in self.parts) or len(set(self.parts)) != len(self.parts):
+            raise ConfigError(f"data.parts: {self.parts!r} must list one or both of {', '.join(PARTS)}")
 
 
 @dataclass

@@ -40,11 +40,14 @@ __all__ = [
     "load_manifest",
     "pretraining_texts",
     "read_body_sentences",
+    "read_letters",
     "read_default_letters",
     "write_corpus",
 ]
 
-CORPUS_FORMAT_VERSION = 1
+#: 2: sentence records carry ``part`` and ``annex``; version-1 corpora still load (as letter parts).
+CORPUS_FORMAT_VERSION = 2
+_READABLE_VERSIONS = (1, 2)
 _METADATA_FIELDS = ("dossier", "number", "date", "type", "sender", "title")
 
 
@@ -112,9 +115,14 @@ def read_default_letters(labels_dir: Path | None = None, *, ids: Iterable[str] |
     return letters
 
 
-def iter_letters(paths: Iterable[str | Path], *, encoding: str = "utf-8") -> Iterator[Letter]:
+def iter_letters(paths: Iterable[str | Path], *, encoding: str = "utf-8", require_letter: bool = True) -> Iterator[Letter]:
     for path in paths:
-        yield read_letter(path, encoding=encoding)
+        yield read_letter(path, encoding=encoding, require_letter=require_letter)
+
+
+def read_letters(paths: Iterable[str | Path], *, encoding: str = "utf-8", require_letter: bool = True) -> list[Letter]:
+    """Every file read before anything is written: one bad file fails the whole command cleanly."""
+    return list(iter_letters(paths, encoding=encoding, require_letter=require_letter))
 
 
 def _letter_record(letter: Letter) -> dict[str, Any]:
@@ -170,7 +178,7 @@ def load_corpus(corpus_dir: Path) -> tuple[list[dict[str, Any]], list[Sentence]]
     if not summary_path.exists():
         raise IngestError(f"{corpus_dir}: not a corpus directory (no corpus.json)")
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
-    if summary.get("format_version") != CORPUS_FORMAT_VERSION:
+    if summary.get("format_version") not in _READABLE_VERSIONS:
         raise IngestError(f"{corpus_dir}: corpus format {summary.get('format_version')} is not supported")
     with open(corpus_dir / "letters.jsonl", encoding="utf-8") as handle:
         letters = [json.loads(line) for line in handle if line.strip()]
@@ -200,7 +208,9 @@ def pretraining_texts(labels_dir: Path | None = None, *, exclude_letters=(), ext
     return texts
 
 
-def read_body_sentences(paths: Iterable[str | Path], *, encoding: str = "utf-8") -> list[Sentence]:
+def read_body_sentences(
+    paths: Iterable[str | Path], *, encoding: str = "utf-8", require_letter: bool = True
+) -> list[Sentence]:
     """The body sentences of letter files and of corpus directories written by ``toolkit ingest``.
 
     A corpus directory is read back as it was written (no re-segmentation), so predictions
@@ -211,5 +221,6 @@ def read_body_sentences(paths: Iterable[str | Path], *, encoding: str = "utf-8")
         if path.is_dir() and (path / "corpus.json").exists():
             sentences += [s for s in load_corpus(path)[1] if s.kind == "body"]
         else:
-            sentences += [s for s in segment_letter(read_letter(path, encoding=encoding)) if s.kind == "body"]
+            letter = read_letter(path, encoding=encoding, require_letter=require_letter)
+            sentences += [s for s in segment_letter(letter) if s.kind == "body"]
     return sentences

@@ -94,20 +94,24 @@ def sentence_inputs(sentences) -> list[dict[str, Any]]:
                 "previous": before.text if before is not None and before.letter_id == sentence.letter_id else None,
                 "next": after.text if after is not None and after.letter_id == sentence.letter_id else None,
                 "letter_id": sentence.letter_id,
+                "part": sentence.part,
             }
         )
     return rows
 
 
-def build_table(letters, annotations: list[dict[str, Any]], schema: LabelSchema) -> LabelledTable:
-    """Join segmented letters with their labels; unlabelled letters are left out."""
+def build_table(
+    letters, annotations: list[dict[str, Any]], schema: LabelSchema, parts: Sequence[str] = ("letter", "annex")
+) -> LabelledTable:
+    """Join segmented letters with their labels; unlabelled letters are left out, and so are
+    sentences of the parts not chosen (``letter``: the covering letter, ``annex``: its annexes)."""
     sentences = body_sentences(letters)
     validate_annotations(schema, annotations, sentences)
     labelled = {row["id"]: row for row in annotations}
     ids, inputs, letter_ids = [], [], []
     labels: dict[str, list[str]] = {task: [] for task in schema.task_names}
     for row in sentence_inputs(sentences):
-        if row["id"] not in labelled:
+        if row["id"] not in labelled or row["part"] not in parts:
             continue
         sentence_id = row.pop("id")
         ids.append(sentence_id)
@@ -121,13 +125,13 @@ def build_table(letters, annotations: list[dict[str, Any]], schema: LabelSchema)
     return LabelledTable(tuple(ids), tuple(inputs), {t: tuple(v) for t, v in labels.items()}, tuple(letter_ids), dates, schema)
 
 
-def load_labelled_table(labels_dir: Path | None = None) -> LabelledTable:
-    """The default corpus with its stored labels."""
+def load_labelled_table(labels_dir: Path | None = None, parts: Sequence[str] = ("letter", "annex")) -> LabelledTable:
+    """The default corpus with its stored labels (the sentences of the chosen parts)."""
     from .corpus import default_labels_dir, read_default_letters
 
     labels_dir = labels_dir or default_labels_dir()
     schema = load_schema(labels_dir)
-    return build_table(read_default_letters(labels_dir), load_annotations(labels_dir), schema)
+    return build_table(read_default_letters(labels_dir), load_annotations(labels_dir), schema, parts)
 
 
 def to_dataset_dict(table: LabelledTable, splits: dict[str, Sequence[int]] | None = None):

@@ -254,7 +254,7 @@ def _run_seed(config, table, tasks, splits, seed, progress, parallel_jobs):
 
 def run_experiment(config: ExperimentConfig, *, force: bool = False, progress: bool = True) -> RunResult:
     """Run one experiment and return its run directory."""
-    table = load_labelled_table(Path(config.data.labels_dir) if config.data.labels_dir else None)
+    table = load_labelled_table(Path(config.data.labels_dir) if config.data.labels_dir else None, config.data.parts)
     tasks = list(table.schema.task_names) if config.multitask else [config.task]
     if config.task != "all" and config.task not in table.schema.tasks:
         raise ConfigError(f"task: {config.task!r} is not in the label schema; choose one of {', '.join(table.schema.task_names)}, or all")

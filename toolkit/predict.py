@@ -14,11 +14,11 @@ from .run_dir import RunDirectory
 __all__ = ["predict_letters"]
 
 
-def predict_letters(run: Path, paths: Sequence[Path], *, encoding: str = "utf-8") -> Iterator[dict]:
+def predict_letters(run: Path, paths: Sequence[Path], *, encoding: str = "utf-8", require_letter: bool = True) -> Iterator[dict]:
     """One record per body sentence: id, letter_id, text, and per task the label and its probability."""
     run_directory = RunDirectory(run)
     model, config = run_directory.model(), run_directory.config()
-    sentences = read_body_sentences(paths, encoding=encoding)
+    sentences = read_body_sentences(paths, encoding=encoding, require_letter=require_letter)
     if not sentences:
         return
     inputs = sentence_inputs(sentences)
@@ -28,7 +28,7 @@ def predict_letters(run: Path, paths: Sequence[Path], *, encoding: str = "utf-8"
     else:
         per_task = {config["task"]: (list(model.classes_), probabilities)}
     for position, row in enumerate(inputs):
-        record = {"id": row["id"], "letter_id": row["letter_id"], "text": row["text"]}
+        record = {"id": row["id"], "letter_id": row["letter_id"], "part": row.get("part", "letter"), "text": row["text"]}
         for task, (classes, matrix) in per_task.items():
             best = int(matrix[position].argmax())
             record[task] = classes[best]

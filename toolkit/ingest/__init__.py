@@ -18,9 +18,30 @@ __all__ = ["SUPPORTED_SUFFIXES", "read_letter"]
 SUPPORTED_SUFFIXES = (".txt", ".xml", ".html", ".htm", ".pdf")
 
 
-def read_letter(path: str | Path, *, encoding: str = "utf-8", provenance: dict | None = None) -> Letter:
-    """Read one letter file; the format follows from the file suffix."""
-    path = Path(path)
+def read_letter(
+    path: str | Path, *, encoding: str = "utf-8", provenance: dict | None = None, require_letter: bool = True
+) -> Letter:
+    """Read one letter file; the format follows from the file suffix.
+
+    A file without body text is an error. So is a file that does not look like a letter to
+    parliament (see :mod:`.signals`), unless ``require_letter`` is False.
+    """
+    letter = _read(Path(path), encoding, provenance)
+    if not any(block.kind == "body" for block in letter.blocks):
+        raise IngestError(f"{path}: no body sentences found; is this a letter?")
+    if require_letter:
+        from .signals import letter_signals
+
+        signals = letter_signals(letter)
+        if not signals.is_letter:
+            raise IngestError(
+                f"{path}: this does not look like a letter to parliament (it lacks {'; '.join(signals.missing())}); "
+                "pass --not-a-letter-ok to read it anyway"
+            )
+    return letter
+
+
+def _read(path: Path, encoding: str, provenance: dict | None) -> Letter:
     if not path.exists():
         raise IngestError(f"{path}: no such file")
     if path.is_dir():

@@ -157,11 +157,16 @@ def _drop_side_columns(lines: list[_Line]) -> list[_Line]:
             continue
         if not repeated_column:
             index += 1
+        labels = 0
         while index < len(lines):
             text = lines[index].text
+            label = _SIDE_COLUMN_LABEL.match(text) if text else None
+            if label and label.group(0).startswith("Bijlage") and not labels:
+                break  # "Bijlage 1" at the top of a page announces an annex; in a side column it follows "Datum"
             if not text:
                 index += 1
-            elif label := _SIDE_COLUMN_LABEL.match(text):
+            elif label:
+                labels += 1
                 bare_label = label.end() == len(text)
                 index += 2 if bare_label and index + 1 < len(lines) and lines[index + 1].text else 1
             else:
@@ -460,6 +465,7 @@ class CleanedText:
 
 
 _BULLET = re.compile(r"^(?:[–•▪·*-]|\d{1,2}[.)](?=\s+\S))\s+")
+_LONE_MARKER = re.compile(r"^(?:[–•▪·*-]|\d{1,2}[.)])$")
 
 
 def _body_blocks(paragraphs: list[list[str]], *, part: str = "letter", annex: str | None = None) -> list[Block]:
@@ -475,7 +481,10 @@ def _body_blocks(paragraphs: list[list[str]], *, part: str = "letter", annex: st
         items: list[list[str]] = []
         bulleted: list[bool] = []
         for line in paragraph:
-            if _BULLET.match(line):
+            if _LONE_MARKER.match(line):  # "1." on a line of its own, the item's text below it
+                items.append([line] if line[0].isdigit() else [])
+                bulleted.append(True)
+            elif _BULLET.match(line):
                 # The number of a numbered item stays with it ("1. Oekraïne"); a bullet sign goes.
                 marker = _BULLET.match(line).group(0)
                 items.append([line if marker[0].isdigit() else line[len(marker):]])
