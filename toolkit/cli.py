@@ -79,8 +79,9 @@ def _fetch(args: argparse.Namespace) -> int:
     if bool(args.official_id) == bool(args.dossier):
         raise ToolkitError("give either an official id (e.g. kst-28676-307) or --dossier NUMBER")
     settings = fetch.FetchSettings(base_url=args.base_url, max_retries=args.retries)
+    annexes = not args.no_annexes
     if args.official_id:
-        documents = [fetch.fetch_letter(args.official_id, cache_dir=args.cache_dir, settings=settings)]
+        documents = [fetch.fetch_letter(args.official_id, cache_dir=args.cache_dir, settings=settings, annexes=annexes)]
     else:
         documents = fetch.fetch_dossier(
             args.dossier,
@@ -89,6 +90,7 @@ def _fetch(args: argparse.Namespace) -> int:
             cache_dir=args.cache_dir,
             settings=settings,
             progress=lambda done, total, official_id: print(f"fetched {done}/{total} {official_id}", file=sys.stderr),
+            annexes=annexes,
         )
     for target in fetch.save_documents(documents, args.out):
         print(target)
@@ -400,6 +402,8 @@ def _add_ingestion_commands(commands) -> None:
     fetch.add_argument("--out", type=Path, default=Path("fetched"), help="directory for the XML files")
     fetch.add_argument("--base-url", default="https://repository.overheid.nl/sru", help="SRU endpoint")
     fetch.add_argument("--retries", type=int, default=3, help="retries on network errors and 429/5xx (default 3)")
+    fetch.add_argument("--no-annexes", action="store_true",
+                       help="do not fetch the letters' annexes (blg- documents found through w.hoofddocument)")
 
     render = commands.add_parser("render-corpus", help="render the authored letters of labels/letters/src (maintainers)")
     render.add_argument("--labels-dir", type=Path, default=None)

@@ -116,7 +116,14 @@ def read_default_letters(labels_dir: Path | None = None, *, ids: Iterable[str] |
 
 
 def iter_letters(paths: Iterable[str | Path], *, encoding: str = "utf-8", require_letter: bool = True) -> Iterator[Letter]:
+    """The letters in ``paths``; annex files listed beside a letter are read with it, not alone."""
+    from .ingest.annexes import listed_annex_paths
+
+    paths = [Path(path) for path in paths]
+    annexes = listed_annex_paths(paths)
     for path in paths:
+        if path.resolve() in annexes or path.name.endswith(".annexes.json"):
+            continue
         yield read_letter(path, encoding=encoding, require_letter=require_letter)
 
 

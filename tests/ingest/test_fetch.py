@@ -84,6 +84,8 @@ def options(server, session, cache_dir, fake_time, **settings):
         "settings": FetchSettings(base_url=server.url_for("/sru"), **settings),
         "sleep": fake_time.sleep,
         "clock": fake_time.clock,
+        # These tests are about search, paging, pacing and retries; annexes have tests of their own.
+        "annexes": False,
     }
 
 
@@ -387,3 +389,59 @@ def test_failed_cache_write_is_a_fetch_error_and_leaves_no_file(httpserver, sess
     with pytest.raises(FetchError, match="cannot write the cache file"):
         fetch_letter("kst-28676-307", **options(httpserver, session, cache_dir, fake_time))
     assert list(cache_dir.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- annexes
+
+ANNEX_PDF_PATH = "/frbr/officielepublicaties/blg/2019/blg-999001/1/pdf/blg-999001.pdf"
+ANNEX_LINES = [
+    "VERSLAG VAN DE FICTIEVE BIJEENKOMST",
+    "",
+    "De ministers spraken over de steun aan een fictief partnerland.",
+    "Het is van belang dat die steun voorspelbaar blijft.",
+]
+
+
+def _annex_pdf() -> bytes:
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4")
+    pdf.set_font("Helvetica", size=10)
+    pdf.add_page()
+    for line in ANNEX_LINES:
+        pdf.cell(0, 5, line, new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+def serve_letter_with_annex(server) -> None:
+    def sru(request):
+        query = request.args.get("query", "")
+        name = "annexes_kst-28676-307.xml" if "w.hoofddocument" in query else "search_kst-28676-307.xml"
+        return Response(fixture_text(name, server), content_type="application/xml")
+
+    server.expect_request("/sru").respond_with_handler(sru)
+    server.expect_request(LETTER_XML_PATH).respond_with_data((FIXTURES / "kst-28676-307.xml").read_bytes(), content_type="application/xml")
+    server.expect_request(ANNEX_PDF_PATH).respond_with_data(_annex_pdf(), content_type="application/pdf")
+
+
+def test_annexes_are_found_through_hoofddocument_and_read_as_annex_parts(httpserver, session, cache_dir, fake_time, tmp_path):
+    from toolkit.corpus import read_letters
+    from toolkit.ingest.fetch import save_documents
+    from toolkit.segment import segment_letter
+
+    serve_letter_with_annex(httpserver)
+    letter = fetch_letter("kst-28676-307", **{**options(httpserver, session, cache_dir, fake_time), "annexes": True})
+    (annex,) = letter.annexes
+    assert (annex.official_id, annex.title) == ("blg-999001", "Verslag van de fictieve bijeenkomst van NAVO-ministers")
+    annex_query = [r for r in sru_requests(httpserver) if "w.hoofddocument" in r.args["query"]]
+    assert len(annex_query) == 1 and 'w.hoofddocument=="kst-28676-307"' in annex_query[0].args["query"]
+
+    saved = save_documents([letter], tmp_path / "fetched")
+    assert [path.name for path in saved] == ["kst-28676-307.xml", "kst-28676-307.blg-999001.pdf"]
+    (read,) = read_letters(sorted((tmp_path / "fetched").iterdir()))  # the annex file is not a letter of its own
+    records = segment_letter(read)
+    annex_body = [r.text for r in records if r.part == "annex" and r.kind == "body"]
+    assert annex_body == ["De ministers spraken over de steun aan een fictief partnerland.",
+                          "Het is van belang dat die steun voorspelbaar blijft."]
+    assert {r.annex for r in records if r.part == "annex"} == {annex.title}
+    assert any(r.kind == "body" and r.part == "letter" for r in records)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..errors import IngestError
 from ..records import Letter
+from .annexes import annex_files, attach_annexes
 
 __all__ = ["SUPPORTED_SUFFIXES", "read_letter"]
 
@@ -27,6 +28,9 @@ def read_letter(
     parliament (see :mod:`.signals`), unless ``require_letter`` is False.
     """
     letter = _read(Path(path), encoding, provenance)
+    annexes = annex_files(Path(path))
+    if annexes:
+        letter = attach_annexes(letter, [(title, _read(annex, encoding, None)) for title, annex in annexes])
     if not any(block.kind == "body" for block in letter.blocks):
         raise IngestError(f"{path}: no body sentences found; is this a letter?")
     if require_letter:

@@ -27,6 +27,7 @@ import hashlib
 import os
 import threading
 import time
+import urllib.parse
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -128,6 +129,18 @@ class FetchedDocument:
     url: str
     path: Path
     metadata: dict = field(default_factory=dict, hash=False)
+    #: The letter's annexes, published as documents of their own (``blg-…``).
+    annexes: tuple["FetchedAnnex", ...] = ()
+
+
+@dataclass(frozen=True)
+class FetchedAnnex:
+    """An annex (bijlage) of a letter, found through ``w.hoofddocument``: its XML or PDF on disk."""
+
+    official_id: str
+    title: str
+    url: str
+    path: Path
 
 
 # --------------------------------------------------------------------------- pacing
@@ -241,6 +254,14 @@ class _Fetcher:
         self._store(path, data)
         return root, path
 
+    def get_file(self, url: str) -> Path:
+        """Any document (a PDF annex), cached like XML; the network only on a cache miss."""
+        suffix = Path(urllib.parse.urlparse(url).path).suffix or ".bin"
+        path = self.cache_path(url).with_suffix(suffix)
+        if not path.is_file():
+            self._store(path, self.download(url))
+        return path
+
     # -- network ----------------------------------------------------------------
 
     def _backoff(self, attempt: int, response: Optional[requests.Response] = None) -> float:
@@ -326,12 +347,30 @@ class _Fetcher:
                 metadata.setdefault(key, value)
         return metadata
 
-    def document(self, record: SearchRecord, metadata: Optional[dict] = None) -> FetchedDocument:
+    def document(self, record: SearchRecord, metadata: Optional[dict] = None, *, annexes: bool = False) -> FetchedDocument:
         if metadata is None:
             metadata = self.complete_metadata(record)
         url = record.xml_url or _FALLBACK_XML_URL.format(official_id=record.official_id)
         _, path = self.get_xml(url)
-        return FetchedDocument(official_id=record.official_id, url=url, path=path, metadata=dict(metadata))
+        found = self.annexes(record.official_id) if annexes else ()
+        return FetchedDocument(official_id=record.official_id, url=url, path=path, metadata=dict(metadata), annexes=found)
+
+    def annexes(self, official_id: str) -> tuple[FetchedAnnex, ...]:
+        """The ``blg-…`` documents whose ``hoofddocument`` is this letter: XML when published, else PDF."""
+        query = f'{PRODUCT_AREA} and w.hoofddocument=="{official_id}"'
+        found = []
+        for record in self.search_all(query):
+            if not record.official_id.casefold().startswith("blg-"):
+                continue
+            if record.main_document and record.main_document.casefold() != official_id.casefold():
+                continue
+            url = record.xml_url or record.pdf_url
+            if url is None:
+                continue
+            path = self.get_xml(url)[1] if url == record.xml_url else self.get_file(url)
+            title = record.metadata.get("document_title") or record.metadata.get("title") or "Bijlage"
+            found.append(FetchedAnnex(record.official_id, title, url, path))
+        return tuple(sorted(found, key=lambda annex: annex.official_id))
 
 
 # --------------------------------------------------------------------------- public API
@@ -346,6 +385,7 @@ def fetch_letter(
     settings: Optional[FetchSettings] = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    annexes: bool = True,
 ) -> FetchedDocument:
     """Fetch one kamerstuk, such as ``kst-28676-307``, and return its cached XML.
 
@@ -370,7 +410,7 @@ def fetch_letter(
             f"no publication {official_id} found at {fetcher.settings.base_url} "
             f"(the search returned {page.total} record{'s' if page.total != 1 else ''}); check the id"
         )
-    return fetcher.document(matches[0])
+    return fetcher.document(matches[0], annexes=annexes)
 
 
 def _select_records(fetcher, records, wanted_dossier: str, since, wanted_type) -> list[tuple[SearchRecord, dict]]:
@@ -415,6 +455,7 @@ def fetch_dossier(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     refresh: bool = False,
+    annexes: bool = True,
 ) -> list[FetchedDocument]:
     """Fetch every kamerstuk of a dossier (such as ``"28676"`` or ``"21501-02"``).
 
@@ -462,18 +503,34 @@ def fetch_dossier(
     selected.sort(key=order)
     documents = []
     for done, (record, metadata) in enumerate(selected, start=1):
-        documents.append(fetcher.document(record, metadata))
+        documents.append(fetcher.document(record, metadata, annexes=annexes))
         if progress is not None:
             progress(done, len(selected), record.official_id)
     return documents
 
 
 def save_documents(documents: list[FetchedDocument], out_dir: os.PathLike | str) -> list[Path]:
-    """Copy fetched documents from the cache to ``out_dir/<official id>.xml`` (each written atomically)."""
+    """Copy fetched documents from the cache to ``out_dir/<official id>.xml`` (each written atomically).
+
+    A letter's annexes go beside it as ``<official id>.<annex id>.<xml|pdf>``, listed with their
+    titles in ``<official id>.annexes.json``: ``toolkit ingest`` reads them as the letter's annex
+    parts (and does not take them for letters of their own).
+    """
+    import json
+
     out = Path(out_dir)
     targets = []
     for document in documents:
         target = out / f"{document.official_id}.xml"
         write_atomically(target, Path(document.path).read_bytes())
         targets.append(target)
+        listed = []
+        for annex in document.annexes:
+            annex_target = out / f"{document.official_id}.{annex.official_id}{Path(annex.path).suffix}"
+            write_atomically(annex_target, Path(annex.path).read_bytes())
+            listed.append({"id": annex.official_id, "title": annex.title, "file": annex_target.name, "url": annex.url})
+            targets.append(annex_target)
+        if listed:
+            manifest = out / f"{document.official_id}.annexes.json"
+            write_atomically(manifest, json.dumps(listed, ensure_ascii=False, indent=2) + "\n")
     return targets

@@ -123,6 +123,9 @@ class SearchRecord:
     dossiers: tuple[str, ...]
     xml_url: Optional[str]
     metadata_url: Optional[str]
+    pdf_url: Optional[str] = None
+    #: For an annex (``blg-…``): the document it belongs to (``w.hoofddocument``).
+    main_document: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -182,7 +185,7 @@ def _record_from_element(record: Element) -> Optional[SearchRecord]:
     }
     metadata = {key: value for key, value in candidates.items() if value}
 
-    xml_url = metadata_url = None
+    xml_url = metadata_url = pdf_url = None
     preferred = ""
     if enriched is not None:
         for child in enriched:
@@ -193,11 +196,14 @@ def _record_from_element(record: Element) -> Optional[SearchRecord]:
                     xml_url = _text(child)
                 elif manifestation == "metadata" and not metadata_url:
                     metadata_url = _text(child)
+                elif manifestation == "pdf" and not pdf_url:
+                    pdf_url = _text(child)
             elif name == "url":
                 preferred = _text(child)
     if not xml_url and preferred.lower().endswith(".xml"):
         xml_url = preferred
-    return SearchRecord(official_id, metadata, dossiers, xml_url or None, metadata_url or None)
+    main = first("hoofddocument") or None
+    return SearchRecord(official_id, metadata, dossiers, xml_url or None, metadata_url or None, pdf_url or None, main)
 
 
 def page_from_response(root: Element) -> SearchPage:
