@@ -37,6 +37,8 @@ _ONE_LINE_SIGNATURE = re.compile(rf"^{_FUNCTION}[^.]*?,\s*{_INITIALS}[A-Z][\w'â€
 _CLOSING_FORMULA = re.compile(r"^(?:Hoogachtend|Met vriendelijke groet(?:en)?|Met de meeste hoogachting)\s*,?\s*$")
 _ANNEX_MARKER = re.compile(r"^(?:Bijlage|BIJLAGE)(?:\s+(?:\d{1,2}|[IVX]{1,4}))?\s*(?:[:.â€“-]\s*(?P<title>.+))?$")
 _TITLE_WORDS = re.compile(r"^(?:VERSLAG|GEANNOTEERDE AGENDA|AGENDA|NOTITIE|NOTA|ANNOTATIE|OVERZICHT|BIJLAGE|AANVULLENDE)\b")
+# A title in ordinary capitals ("Geannoteerde agenda Raad Buitenlandse Zaken van 20 januari 2020").
+_TITLE_START = re.compile(r"^(?:Verslag|Geannoteerde agenda|Agenda|Notitie|Annotatie|Overzicht|Aanvullende informatie)\b")
 _SENTENCE_END = (".", "!", "?", ":", ";")
 
 
@@ -161,7 +163,8 @@ def _annexes(paragraphs: list[list[str]]) -> list[Annex]:
                 title = marked.strip()
             continue
         joined = " ".join(line.strip() for line in paragraph)
-        if title is None and not current and is_title_line(joined):
+        plain_title = _TITLE_START.match(joined) and len(joined) <= 200 and not joined.endswith(_SENTENCE_END)
+        if title is None and not current and (is_title_line(joined) or plain_title):
             title = joined
             continue
         if is_title_line(joined) and _TITLE_WORDS.match(joined) and current:
