@@ -449,6 +449,7 @@ def render_corpus(labels_dir) -> list[dict]:
                 "provenance": {
                     "kind": "reconstructed",
                     "genre": meta.get("genre"),
+                    "forum": meta.get("forum"),
                     "occasion": meta.get("occasion"),
                     "authored_source": f"src/{source_path.name}",
                     "rendered_as": output_format,

@@ -35,11 +35,13 @@ __all__ = ["CleanedText", "clean_pdf_text", "join_wrapped_lines", "keep_line_end
 # ---------------------------------------------------------------- de-hyphenation
 
 # Dutch keeps the hyphen after these prefixes ("oud-minister", "ex-premier").
-_HYPHEN_PREFIXES = frozenset({"ex", "oud", "niet", "vice", "non"})
+_HYPHEN_PREFIXES = frozenset({"ex", "oud", "niet", "vice", "non", "kandidaat"})
+# How common the part after a name must be to count as a word of its own ("afspraken", not "zad").
+_KNOWN_PART_ZIPF = 2.0
 # Vowel pairs that Dutch separates with a hyphen in compounds (klinkerbotsing),
 # because written together they would read as one sound: "de-escalatie", "zee-eend".
 _CLASHING_VOWEL_PAIRS = frozenset(
-    {"aa", "ae", "ai", "au", "ee", "ei", "eu", "ie", "oe", "oi", "oo", "ou", "ui", "uu", "ij", "ea", "eo", "io"}
+    {"aa", "ae", "ai", "au", "ee", "ei", "eu", "ie", "oe", "oi", "oo", "ou", "ui", "uu", "ij"}
 )
 _VOWELS = frozenset("aeiouy")
 # Coordinate compounds keep their hyphen ("secretaris-generaal", "directeur-generaal").
@@ -70,16 +72,18 @@ def keep_line_end_hyphen(left: str, right: str) -> bool:
         return True  # "(TAA)-activiteiten", "Bosnië-Herzegovina", "COVID-19"
     if len(left_part) >= 2 and left_part.isupper():
         return True  # acronyms: "NAVO-bondgenoten", "EU-lidstaten"
+    lower_left, lower_right = left_part.lower(), right_part.lower()
+    if lower_right in _COORDINATE_HEADS and word_frequency(lower_left) > 0:
+        return True  # "minister-president", "secretaris-generaal", even where the joined form occurs
     if word_frequency(joined) > 0:
         return False
-    lower_left, lower_right = left_part.lower(), right_part.lower()
     hyphenated_compound = "-" in left or "-" in right.rstrip("-")
     if hyphenated_compound and word_frequency(lower_left) > 0 and word_frequency(lower_right) > 0:
         return True  # a multi-part compound written with hyphens: "staakt-het-vuren"
     if lower_left in _HYPHEN_PREFIXES or lower_right in _COORDINATE_HEADS:
         return True
-    if left_part[0].isupper() and word_frequency(lower_left) > 0:
-        return True  # a name as first part: "Wales-afspraken", "Air Policing-missie"
+    if left_part[0].isupper() and word_frequency(lower_left) > 0 and word_frequency(lower_right) >= _KNOWN_PART_ZIPF:
+        return True  # a name as first part: "Wales-afspraken", "Air Policing-missie" (not "Khalil-" / "zad")
     pair = lower_left[-1] + lower_right[0]
     if lower_left[-1] in _VOWELS and lower_right[0] in _VOWELS and pair in _CLASHING_VOWEL_PAIRS:
         return True
