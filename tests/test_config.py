@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import json
+import re
+
 from pathlib import Path
 
 import pytest
 
-from toolkit.config import load_config, load_configs
+from toolkit.config import config_schema, load_config, load_configs
 from toolkit.errors import ConfigError
 
 EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
@@ -115,3 +118,35 @@ def test_tuning_is_refused_for_a_model_kind_that_cannot_tune():
 def test_every_experiment_file_loads():
     for path in sorted(EXPERIMENTS.glob("*.yaml")):
         assert load_configs(path), path
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("training.seeds=[0, x]", "training.seeds.1: expected integer"),
+        ("training.warmup_ratio=3", "training.warmup_ratio: must be < 1"),
+        ("data.split.n_splits=1", "data.split.n_splits: must be ≥ 2"),
+        ("training.epochs=true", "training.epochs: expected a number, not true/false"),
+        ("data.parts=[annex, annex]", "data.parts"),
+        ("data.parts=[preface]", "data.parts.0: 'preface' is not allowed"),
+    ],
+)
+def test_element_types_ranges_and_cross_field_rules_name_the_file_and_key(override, message):
+    with pytest.raises(ConfigError, match=r"tfidf-loo\.yaml: .*" + re.escape(message)):
+        load_config(EXPERIMENTS / "tfidf-loo.yaml", [override])
+
+
+def test_numbers_in_any_yaml_notation():
+    assert load_config(EXPERIMENTS / "tfidf-loo.yaml", ["model.C=1e-3"]).model.C == pytest.approx(0.001)
+    assert load_config(EXPERIMENTS / "bert.yaml", ["training.learning_rate=3e-5"]).training.learning_rate == pytest.approx(3e-5)
+
+
+def test_a_yaml_syntax_error_names_the_file(tmp_path):
+    (tmp_path / "broken.yaml").write_text("model:\n  C: [1, 2\n")
+    with pytest.raises(ConfigError, match=r"broken\.yaml: not valid YAML"):
+        load_config(tmp_path / "broken.yaml")
+
+
+def test_the_json_schema_for_editors_is_up_to_date():
+    path = EXPERIMENTS / "config.schema.json"
+    assert json.loads(path.read_text(encoding="utf-8")) == config_schema(), "run: toolkit config-schema > experiments/config.schema.json"

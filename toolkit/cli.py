@@ -308,6 +308,14 @@ def _print_run_summary(config, result) -> None:
     print(result.path)
 
 
+@_command("config-schema")
+def _config_schema(args: argparse.Namespace) -> int:
+    from .config import config_schema
+
+    print(json.dumps(config_schema(), indent=2, ensure_ascii=False))
+    return 0
+
+
 @_command("compare")
 def _compare(args: argparse.Namespace) -> int:
     from .compare import compare_runs, paired_tests
@@ -455,6 +463,8 @@ def _add_experiment_commands(commands) -> None:
     run.add_argument("--force", action="store_true", help="recompute even if a finished run matches")
     run.add_argument("--output-dir", type=Path, default=None, help="where run directories go (default: the config's)")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    commands.add_parser("config-schema", help="print the JSON Schema of experiment files (for editors)")
 
     compare = commands.add_parser("compare", help="compare finished runs (a table; --test for paired significance tests)")
     compare.add_argument("runs", nargs="+", help="run directories or globs (e.g. 'runs/tfidf-*')")

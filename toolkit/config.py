@@ -3,8 +3,10 @@ validated :class:`ExperimentConfig` objects (data / model / training / evaluatio
 
 An experiment file holds only its differences from a base file it names with
 ``base:`` (resolved relative to the file); ``--set key.path=value`` overrides apply
-last. Every key is checked: an unknown key or a value outside the allowed set is a
-:class:`ConfigError` that names the key and what is allowed.
+last. Every key is checked by pydantic (types, element types of lists, ranges, numbers in any
+YAML notation) and by cross-field rules (a ``--set`` on a swept key must pick a swept value;
+``training.tune`` only for a model kind that can tune): an error is a :class:`ConfigError` that
+names the file, the key and what is allowed. :func:`config_schema` gives a JSON Schema for editors.
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ import copy
 import dataclasses
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
-from typing import Any, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic.dataclasses import dataclass
 
 from .errors import ConfigError
 from .models import CONTEXT_MODES, MIXED_PRECISION_MODES, TUNABLE_PARAMETERS
@@ -27,6 +32,7 @@ __all__ = [
     "ModelConfig",
     "SplitConfig",
     "TrainingConfig",
+    "config_schema",
     "config_to_dict",
     "load_config",
     "load_configs",
@@ -37,135 +43,119 @@ SPLIT_KINDS = ("leave_one_letter_out", "grouped_kfold", "time_ordered", "holdout
 MODEL_KINDS = ("tfidf", "transformer", "majority", "stratified")
 FEATURES = ("word", "char", "word+char")
 CLASSIFIERS = ("logreg", "svm")
-CONTEXTS = CONTEXT_MODES
-PRECISIONS = MIXED_PRECISION_MODES
+PARTS = ("letter", "annex")
+_FORBID = ConfigDict(extra="forbid")
 
 
-def _check_choice(key: str, value: Any, allowed: tuple) -> None:
-    if value not in allowed:
-        raise ConfigError(f"{key}: {value!r} is not allowed; choose one of {', '.join(map(str, allowed))}")
+def _no_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("expected a number, not true/false")
+    return value
 
 
-def _check_positive(key: str, value: float, *, allow_zero: bool = False) -> None:
-    if value < 0 or (value == 0 and not allow_zero):
-        raise ConfigError(f"{key}: must be {'≥' if allow_zero else '>'} 0, got {value!r}")
+# Numbers accept any YAML notation ("1e-3" stays a string in YAML and is read as 0.001 here);
+# true/false are not numbers.
+Int = Annotated[int, BeforeValidator(_no_bool)]
+Float = Annotated[float, BeforeValidator(_no_bool)]
+Positive = Annotated[Int, Field(gt=0)]
+PositiveFloat = Annotated[Float, Field(gt=0)]
+Fraction = Annotated[Float, Field(gt=0, lt=1)]
 
 
-@dataclass
+def _ngram_range(value: list[int]) -> list[int]:
+    if len(value) != 2 or not 1 <= value[0] <= value[1]:
+        raise ValueError(f"must be [low, high] with 1 ≤ low ≤ high, got {value!r}")
+    return value
+
+
+NgramRange = Annotated[list[Int], AfterValidator(_ngram_range)]
+
+
+@dataclass(config=_FORBID)
 class SplitConfig:
     """How letters are divided into training and test letters."""
 
-    kind: str = "leave_one_letter_out"
-    n_splits: int = 5  # grouped_kfold
-    test_fraction: float = 0.2  # time_ordered: share of the latest letters held out
+    kind: Literal[SPLIT_KINDS] = "leave_one_letter_out"
+    n_splits: Annotated[Int, Field(ge=2)] = 5  # grouped_kfold
+    test_fraction: Fraction = 0.2  # time_ordered: share of the latest letters held out
     test_letters: list[str] = field(default_factory=list)  # holdout
 
     def __post_init__(self) -> None:
-        _check_choice("data.split.kind", self.kind, SPLIT_KINDS)
         if self.kind == "holdout" and not self.test_letters:
             raise ConfigError("data.split.test_letters: a holdout split needs at least one letter id")
-        if not 0 < self.test_fraction < 1:
-            raise ConfigError(f"data.split.test_fraction: must be between 0 and 1, got {self.test_fraction}")
 
 
-PARTS = ("letter", "annex")
+def _parts(value: list[str]) -> list[str]:
+    if not value or len(set(value)) != len(value):
+        raise ValueError(f"list one or both of {', '.join(PARTS)}, each once")
+    return value
 
 
-@dataclass
+@dataclass(config=_FORBID)
 class DataConfig:
     labels_dir: str | None = None  # default: the checkout's labels/
     split: SplitConfig = field(default_factory=SplitConfig)
     # which parts of the letters: the covering letter and/or the annexes (reports, agendas)
-    parts: list[str] = field(default_factory=lambda: list(PARTS))
-
-    def __post_init__(self) -> None:
-        if not self.parts or any(part not in PARTS for part in self.parts) or len(set(self.parts)) != len(self.parts):
-            raise ConfigError(f"data.parts: {self.parts!r} must list one or both of {', '.join(PARTS)}")
+    parts: Annotated[list[Literal[PARTS]], AfterValidator(_parts)] = field(default_factory=lambda: list(PARTS))
 
 
-@dataclass
+@dataclass(config=_FORBID)
 class ModelConfig:
     """The model; TF-IDF fields apply to kind=tfidf, transformer fields to kind=transformer."""
 
-    kind: str = "tfidf"
+    kind: Literal[MODEL_KINDS] = "tfidf"
     # TF-IDF pipelines
-    features: str = "word+char"
-    classifier: str = "svm"
-    C: float = 1.0
-    class_weight: str | None = "balanced"
-    word_ngrams: list[int] = field(default_factory=lambda: [1, 2])
-    char_ngrams: list[int] = field(default_factory=lambda: [2, 5])
-    min_df: int = 1
+    features: Literal[FEATURES] = "word+char"
+    classifier: Literal[CLASSIFIERS] = "svm"
+    C: PositiveFloat = 1.0
+    class_weight: Literal["balanced"] | None = "balanced"
+    word_ngrams: NgramRange = field(default_factory=lambda: [1, 2])
+    char_ngrams: NgramRange = field(default_factory=lambda: [2, 5])
+    min_df: Positive = 1
     # both kinds: the section heading and/or neighbouring sentences as extra input
-    context: str = "none"
+    context: Literal[CONTEXT_MODES] = "none"
     # transformers
     name_or_path: str = "GroNLP/bert-base-dutch-cased"
-    max_length: int = 128
-
-    def __post_init__(self) -> None:
-        _check_choice("model.kind", self.kind, MODEL_KINDS)
-        _check_choice("model.features", self.features, FEATURES)
-        _check_choice("model.classifier", self.classifier, CLASSIFIERS)
-        _check_choice("model.class_weight", self.class_weight, ("balanced", None))
-        _check_choice("model.context", self.context, CONTEXTS)
-        _check_positive("model.C", self.C)
-        for key in ("word_ngrams", "char_ngrams"):
-            value = getattr(self, key)
-            if len(value) != 2 or not 1 <= value[0] <= value[1]:
-                raise ConfigError(f"model.{key}: must be [low, high] with 1 ≤ low ≤ high, got {value!r}")
-        _check_positive("model.max_length", self.max_length)
+    max_length: Positive = 128
 
 
-@dataclass
+def _tune(value: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    for key, values in value.items():
+        if not values:
+            raise ValueError(f"{key}: give a non-empty list of values")
+    return value
+
+
+@dataclass(config=_FORBID)
 class TrainingConfig:
-    seed: int = 0
-    seeds: list[int] = field(default_factory=list)  # several seeds: results as mean and spread
-    num_threads: int = 2  # fixed, because the thread count changes the last digits
+    seed: Annotated[Int, Field(ge=0)] = 0
+    seeds: list[Annotated[Int, Field(ge=0)]] = field(default_factory=list)  # several seeds: mean and spread
+    num_threads: Positive = 2  # fixed, because the thread count changes the last digits
     # nested cross-validation grouped by letter: parameter -> values to try
-    tune: dict[str, list[Any]] = field(default_factory=dict)
-    inner_folds: int = 3
+    tune: Annotated[dict[str, list[Any]], AfterValidator(_tune)] = field(default_factory=dict)
+    inner_folds: Annotated[Int, Field(ge=2)] = 3
     # transformers
-    batch_size: int = 16
-    learning_rate: float = 5e-5
-    epochs: int = 3
-    warmup_ratio: float = 0.1
-    weight_decay: float = 0.01
-    early_stopping_patience: int | None = None
-    gradient_accumulation_steps: int = 1
-    mixed_precision: str = "auto"
+    batch_size: Positive = 16
+    learning_rate: PositiveFloat = 5e-5
+    epochs: Positive = 3
+    warmup_ratio: Annotated[Float, Field(ge=0, lt=1)] = 0.1
+    weight_decay: Annotated[Float, Field(ge=0)] = 0.01
+    early_stopping_patience: Positive | None = None
+    gradient_accumulation_steps: Positive = 1
+    mixed_precision: Literal[MIXED_PRECISION_MODES] = "auto"
     # Data-parallel processes (GPUs) the run must be launched with, e.g. by
     # `torchrun --nproc_per_node N`; null accepts any launch. Pinned because batch_size
     # is per process, so the number of processes changes the results.
-    processes: int | None = None
-
-    def __post_init__(self) -> None:
-        _check_choice("training.mixed_precision", self.mixed_precision, PRECISIONS)
-        _check_positive("training.num_threads", self.num_threads)
-        _check_positive("training.batch_size", self.batch_size)
-        _check_positive("training.learning_rate", self.learning_rate)
-        _check_positive("training.epochs", self.epochs)
-        _check_positive("training.gradient_accumulation_steps", self.gradient_accumulation_steps)
-        if self.processes is not None:
-            _check_positive("training.processes", self.processes)
-        if self.inner_folds < 2:
-            raise ConfigError(f"training.inner_folds: must be ≥ 2, got {self.inner_folds}")
-        for key, values in self.tune.items():
-            if not isinstance(values, list) or not values:
-                raise ConfigError(f"training.tune.{key}: give a non-empty list of values")
+    processes: Positive | None = None
 
 
-@dataclass
+@dataclass(config=_FORBID)
 class EvaluationConfig:
-    bootstrap_samples: int = 1000
-    confidence: float = 0.95
-
-    def __post_init__(self) -> None:
-        _check_positive("evaluation.bootstrap_samples", self.bootstrap_samples)
-        if not 0 < self.confidence < 1:
-            raise ConfigError(f"evaluation.confidence: must be between 0 and 1, got {self.confidence}")
+    bootstrap_samples: Positive = 1000
+    confidence: Fraction = 0.95
 
 
-@dataclass
+@dataclass(config=_FORBID)
 class ExperimentConfig:
     name: str = "experiment"
     task: str = "topic"  # a task of labels/schema.yaml, or "all" for one multi-task transformer
@@ -198,50 +188,66 @@ class ExperimentConfig:
 # ---------------------------------------------------------------- construction
 
 
-def _build(cls, data: Any, prefix: str):
+def _fields_at(location: tuple) -> list[str]:
+    """The keys allowed where ``location`` points (for "unknown key" messages)."""
+    cls: Any = ExperimentConfig
+    for part in location:
+        hints = {f.name: f.type for f in dataclasses.fields(cls)}
+        target = {"data": DataConfig, "split": SplitConfig, "model": ModelConfig, "training": TrainingConfig,
+                  "evaluation": EvaluationConfig}.get(str(part))
+        if target is None or str(part) not in hints:
+            break
+        cls = target
+    return sorted(f.name for f in dataclasses.fields(cls))
+
+
+def _message(error: dict) -> str:
+    location = tuple(part for part in error["loc"] if not isinstance(part, int) or error["type"] != "unexpected_keyword_argument")
+    key = ".".join(str(part) for part in location)
+    kind, given = error["type"], error.get("input")
+    context = error.get("ctx") or {}
+    if kind == "unexpected_keyword_argument":
+        parent = location[:-1]
+        where = f" in {'.'.join(map(str, parent))}" if parent else ""
+        return f"unknown config key {key!r}; allowed keys{where}: {', '.join(_fields_at(parent))}"
+    if kind == "literal_error":
+        allowed = str(context.get("expected", "")).replace("'", "").replace(" or ", ", ")
+        return f"{key}: {given!r} is not allowed; choose one of {allowed}"
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        sign = {"greater_than": ">", "greater_than_equal": "≥", "less_than": "<", "less_than_equal": "≤"}[kind]
+        bound = next(iter(context.values()), "")
+        return f"{key}: must be {sign} {bound}, got {given!r}"
+    if kind.startswith("int_"):
+        return f"{key}: expected integer, got {given!r}"
+    if kind.startswith("float_"):
+        return f"{key}: expected a number, got {given!r}"
+    return f"{key}: {error['msg'].removeprefix('Value error, ')} (got {given!r})"
+
+
+def _build(data: Any, source: str) -> ExperimentConfig:
     if not isinstance(data, dict):
-        raise ConfigError(f"{prefix or 'config'}: expected a mapping, got {type(data).__name__}")
-    hints = get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - names)
-    if unknown:
-        key = f"{prefix}.{unknown[0]}" if prefix else unknown[0]
-        raise ConfigError(f"unknown config key {key!r}; allowed keys{' in ' + prefix if prefix else ''}: {', '.join(sorted(names))}")
-    values = {}
-    for name, value in data.items():
-        hint = hints[name]
-        key = f"{prefix}.{name}" if prefix else name
-        if dataclasses.is_dataclass(hint):
-            values[name] = _build(hint, value, key)
-        else:
-            values[name] = _coerce(value, hint, key)
+        raise ConfigError(f"{source}: expected a mapping at the top level, got {type(data).__name__}")
     try:
-        return cls(**values)
-    except TypeError as exc:
-        raise ConfigError(f"{prefix or 'config'}: {exc}") from None
+        return ExperimentConfig(**data)
+    except ValidationError as error:
+        messages = "; ".join(_message(item) for item in error.errors())
+        raise ConfigError(f"{source}: {messages}") from None
+    except ConfigError as error:
+        raise ConfigError(f"{source}: {error}") from None
 
 
-def _coerce(value: Any, hint: Any, key: str) -> Any:
-    """Check (and mildly coerce, e.g. int → float) a value against a type hint."""
-    origin = get_origin(hint)
-    options = get_args(hint) if origin is not None else ()
-    if value is None and type(None) in options:
-        return None
-    if origin in (list, dict):
-        expected = list if origin is list else dict
-        if not isinstance(value, expected):
-            raise ConfigError(f"{key}: expected a {expected.__name__}, got {value!r}")
-        return copy.deepcopy(value)
-    candidates = [option for option in options if option is not type(None)] or [hint]
-    for candidate in candidates:
-        if candidate is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if candidate is int and isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if candidate in (str, bool) and isinstance(value, candidate):
-            return value
-    names = " or ".join(getattr(c, "__name__", str(c)) for c in candidates)
-    raise ConfigError(f"{key}: expected {names}, got {value!r}")
+def config_schema() -> dict:
+    """A JSON Schema of experiment files, for editors (``toolkit config-schema``)."""
+    schema = TypeAdapter(ExperimentConfig).json_schema()
+    schema["title"] = "Kamerbrieven toolkit experiment file"
+    schema.setdefault("properties", {}).update(
+        {
+            "base": {"type": "string", "description": "an experiment file (relative path) whose settings this one changes"},
+            "sweep": {"type": "object", "description": "dotted keys → lists of values: one run per combination"},
+            "by_task": {"type": "object", "description": "task → settings applied only when the run's task is that one"},
+        }
+    )
+    return schema
 
 
 def _deep_merge(base: dict, override: dict) -> dict:
@@ -332,7 +338,7 @@ def load_configs(path: str | Path, overrides: list[str] | None = None) -> list[E
         layer = _deep_merge(_deep_merge(data, by_task.get(task, {})), assignments)
         if combo:
             layer["name"] = "-".join([data["name"], *(str(value) for _, value in combo)]).replace("+", "")
-        configs.append(_build(ExperimentConfig, layer, ""))
+        configs.append(_build(layer, str(path)))
     return configs
 
 
