@@ -36,7 +36,7 @@ from .errors import ConfigError, DatasetError
 from .evaluate import classification_metrics, letter_bootstrap_interval, macro_f1, summarise_seeds
 from . import launch
 from .models import TUNABLE_PARAMETERS
-from .run_dir import run_directory_name, staged_run, write_json, write_jsonl_rows
+from .run_dir import MANIFEST_FILE, run_directory_name, staged_run, write_json, write_jsonl_rows, write_manifest
 from .seeding import seed_everything
 
 __all__ = ["MainJob", "MainJobRow", "RunResult", "build_model", "make_splits", "run_experiment", "run_main_job"]
@@ -264,7 +264,7 @@ def run_experiment(config: ExperimentConfig, *, force: bool = False, progress: b
     # Under torchrun every process trains, rank 0 alone writes; rank 0's view of the
     # cache decides for all, or processes on other disks would wait for it forever.
     launch.ensure_process_group()
-    if launch.broadcast_flag((final / "metrics.json").exists() and not force):
+    if launch.broadcast_flag((final / MANIFEST_FILE).exists() and not force):
         return RunResult(final, cached=True)
 
     splits = make_splits(table, config)
@@ -399,6 +399,7 @@ def _write_run(staging, config, table, tasks, metrics, prediction_rows, model, d
         estimator = model.best_estimator_ if hasattr(model, "best_estimator_") else model
         write_json(staging / "top_features.json", top_features(estimator))
     (staging / "report.md").write_text("\n".join(report_lines), encoding="utf-8")
+    write_manifest(staging)  # last: it lists every file above
 
 
 def _save_model(model, directory: Path) -> str:

@@ -10,11 +10,13 @@ Layout of ``runs/<name>-<hash>/``:
 ``report.md``         per-class report; ``confusion_<task>.png`` / ``letters_<task>.png`` charts
 ``top_features.json`` (TF-IDF) the heaviest features per class
 ``model/``            the fitted model: ``model.skops`` (TF-IDF) or a transformer checkpoint
+``manifest.json``     every other file with its size and sha256, written last
 
 A run is written into a hidden staging directory beside its final place and renamed into
 place only when complete, so an interrupted run leaves nothing that looks finished.
-Readers raise :class:`~toolkit.errors.RunError` naming the file and what to do, never a
-traceback.
+Readers check each file against the manifest before they use it, so a damaged or edited run
+is reported as such, and raise :class:`~toolkit.errors.RunError` naming the file and what to
+do, never a traceback. A run directory is something researchers share: nothing in it is trusted.
 """
 
 from __future__ import annotations
@@ -33,15 +35,40 @@ from typing import Any
 from .errors import RunError
 
 __all__ = [
+    "MANIFEST_FILE",
     "RunDirectory",
     "find_runs",
     "run_directory_name",
     "staged_run",
     "write_json",
     "write_jsonl_rows",
+    "write_manifest",
 ]
 
 METRICS_FILE = "metrics.json"
+MANIFEST_FILE = "manifest.json"
+_AGAIN = "run the experiment again with --force"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_manifest(directory: Path) -> dict[str, Any]:
+    """List every file of a run directory with its size and sha256 in ``manifest.json``."""
+    directory = Path(directory)
+    files = {
+        path.relative_to(directory).as_posix(): {"bytes": path.stat().st_size, "sha256": _sha256(path)}
+        for path in sorted(directory.rglob("*"))
+        if path.is_file() and path.name != MANIFEST_FILE
+    }
+    manifest = {"format": "kamerbrieven-toolkit/run-1", "files": files}
+    write_json(directory / MANIFEST_FILE, manifest)
+    return manifest
 
 
 def run_directory_name(config: Any, data_fingerprint: str, world_size: int = 1) -> str:
@@ -106,6 +133,42 @@ class RunDirectory:
             raise RunError(f"{self.path}: no such run directory")
         if not (self.path / METRICS_FILE).is_file():
             raise RunError(f"{self.path}: not a finished run directory (no {METRICS_FILE}); run it again with `toolkit run`")
+        self._manifest: dict[str, Any] | None = None
+        self._checked: set[str] = set()
+
+    def manifest(self) -> dict[str, Any]:
+        """The run's list of files with their sizes and hashes."""
+        if self._manifest is None:
+            path = self.path / MANIFEST_FILE
+            if not path.is_file():
+                raise RunError(f"{path}: missing, so the run cannot be checked (made by an older toolkit, or incomplete); {_AGAIN}")
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                files = data["files"]
+                assert isinstance(files, dict) and all(isinstance(v, dict) and "sha256" in v for v in files.values())
+            except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, AssertionError):
+                raise RunError(f"{path}: damaged; the run cannot be checked; {_AGAIN}") from None
+            self._manifest = files
+        return self._manifest
+
+    def verify(self, name: str) -> Path:
+        """The path of one of the run's files, after checking it against the manifest."""
+        path = self.path / name
+        if name in self._checked:
+            return path
+        listed = self.manifest().get(name)
+        if listed is None:
+            raise RunError(f"{path}: not part of this run (it is not in {MANIFEST_FILE}); {_AGAIN}")
+        if not path.is_file():
+            raise RunError(f"{path}: missing from the run directory; the run is incomplete, {_AGAIN}")
+        if path.stat().st_size != listed.get("bytes") or _sha256(path) != listed["sha256"]:
+            raise RunError(f"{path}: damaged or edited since the run wrote it (its sha256 differs from {MANIFEST_FILE}); {_AGAIN}")
+        self._checked.add(name)
+        return path
+
+    def verify_all(self) -> None:
+        for name in self.manifest():
+            self.verify(name)
 
     @classmethod
     def of(cls, run: "RunDirectory | str | os.PathLike") -> "RunDirectory":
@@ -120,10 +183,7 @@ class RunDirectory:
         return f"RunDirectory({str(self.path)!r})"
 
     def _file(self, name: str) -> Path:
-        path = self.path / name
-        if not path.is_file():
-            raise RunError(f"{path}: missing from the run directory; the run is incomplete, run it again with --force")
-        return path
+        return self.verify(name)
 
     def _json(self, name: str) -> dict[str, Any]:
         path = self._file(name)
@@ -176,6 +236,9 @@ class RunDirectory:
         """The fitted model saved with the run."""
         config = self.config()
         model_dir = self.path / "model"
+        for name in self.manifest():
+            if name.startswith("model/"):
+                self.verify(name)
         if (model_dir / "model.skops").is_file():
             from .models.baselines import load_skops_model
 

@@ -12,6 +12,7 @@ from toolkit.config import load_config
 from toolkit.errors import LabelError, ToolkitError
 from toolkit.experiment import run_experiment
 from toolkit.labels.quality import find_label_issues, issues_markdown
+from toolkit.run_dir import write_manifest
 
 from tests.test_cli import run_cli
 
@@ -38,6 +39,7 @@ def _write_predictions(run: Path, rows: list[dict]) -> Path:
     run.mkdir(parents=True)
     (run / "metrics.json").write_text(json.dumps({"tasks": {}}), encoding="utf-8")  # a finished run has one
     (run / "predictions.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    write_manifest(run)
     return run
 
 

@@ -253,7 +253,7 @@ class MultiTaskTransformerClassifier(TransformerEstimator):
         estimator.tasks_ = list(metadata["tasks"])
         estimator.classes_ = {task: np.array(metadata["classes"][task]) for task in estimator.tasks_}
         with estimator._runtime():
-            encoder = load_pretrained(AutoModel, str(path), {}, "encoder")
+            encoder = load_pretrained(AutoModel, str(path), {"use_safetensors": True}, "encoder")
             estimator.tokenizer_ = load_pretrained(AutoTokenizer, str(path), {}, "tokenizer")
             module = MultiTaskModule(encoder, {task: len(values) for task, values in estimator.classes_.items()})
             cls._load_heads(module, Path(path))

@@ -57,7 +57,6 @@ from .loading import (
     TOOLKIT_FILE,
     check_compatible,
     finetuned_labels,
-    has_weights,
     load_pretrained,
     read_toolkit_file,
     resolve_model_source,
@@ -323,8 +322,8 @@ class TransformerEstimator(BaseEstimator):
             raise ModelError(f"{path}: no {TOOLKIT_FILE}; not a model saved by {cls.__name__}.save")
         if metadata.get("estimator") != cls.__name__:
             raise ModelError(f"{path}: holds a {metadata.get('estimator')}, load it with that class instead of {cls.__name__}")
-        if not Path(path, "config.json").is_file() or not has_weights(Path(path)):
-            raise ModelError(f"{path}: the saved model has no config.json or no weights")
+        if not Path(path, "config.json").is_file() or not Path(path, "model.safetensors").is_file():
+            raise ModelError(f"{path}: the saved model has no config.json or no model.safetensors (weights are read from safetensors only)")
         known = set(cls().get_params(deep=False))
         params = {key: value for key, value in metadata["params"].items() if key in known}  # tolerate older/newer files
         unknown = set(overrides) - known
@@ -516,7 +515,7 @@ class TransformerClassifier(ClassifierMixin, TransformerEstimator):
         """A fitted estimator from :meth:`save`'s directory; ``overrides`` replace saved params (e.g. ``device="cpu"``)."""
         estimator, metadata = cls._read_saved(path, overrides)
         with estimator._runtime():
-            estimator.model_ = load_pretrained(AutoModelForSequenceClassification, str(path), {}, "classifier")
+            estimator.model_ = load_pretrained(AutoModelForSequenceClassification, str(path), {"use_safetensors": True}, "classifier")
             estimator.tokenizer_ = load_pretrained(AutoTokenizer, str(path), {}, "tokenizer")
         estimator.model_.to(torch.device(estimator.device_)).eval()
         estimator.model_labels_ = [str(estimator.model_.config.id2label[i]) for i in range(estimator.model_.config.num_labels)]
