@@ -12,6 +12,7 @@ REPO = Path(__file__).resolve().parent.parent
 LABELS_DIR = REPO / "labels"
 SEED_LETTER = LABELS_DIR / "letters" / "kst-28676-307.txt"
 GOLD_DIR = Path(__file__).parent / "gold"
+EXPERIMENTS_DIR = REPO / "experiments"
 
 
 def pytest_ignore_collect(collection_path, config):

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import IngestError
+from .files import as_umask_allows
 from .ingest import read_letter
 from .records import Footnote, Letter, Sentence, record_to_dict
 from .segment import segment_letter
@@ -147,6 +148,7 @@ def write_corpus(letters: list[Letter], out_dir: Path) -> dict[str, Any]:
         raise IngestError(f"two input files give the same letter id: {', '.join(duplicates)}")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    as_umask_allows(staging)
     try:
         counts: dict[str, int] = {}
         with open(staging / "letters.jsonl", "w", encoding="utf-8") as letters_file, open(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import platform
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -235,7 +236,7 @@ def _per_letter(gold: list[str], predicted: list[str], letters: list[str]) -> di
     return result
 
 
-def _run_seed(config, table, tasks, splits, seed, progress, parallel_jobs):
+def _run_seed(config, table, tasks, splits, seed, progress, parallel_jobs, work_dir=None):
     from joblib import Parallel, delayed
     from tqdm.auto import tqdm
 
@@ -243,7 +244,12 @@ def _run_seed(config, table, tasks, splits, seed, progress, parallel_jobs):
     if progress:
         iterator = tqdm(splits, desc=f"{config.name} (seed {seed})", unit="split", file=sys.stderr)
     if parallel_jobs > 1:
-        results = Parallel(n_jobs=parallel_jobs)(delayed(_fit_predict)(config, table, tasks, split, seed, False) for split in iterator)
+        # joblib's temporary files go into the run's staging directory (not /dev/shm), so a
+        # killed run's leftovers are removed with its staging directory by the next run
+        temp_folder = str(Path(work_dir) / ".joblib") if work_dir is not None else None
+        results = Parallel(n_jobs=parallel_jobs, max_nbytes=None, temp_folder=temp_folder)(
+            delayed(_fit_predict)(config, table, tasks, split, seed, False) for split in iterator
+        )
     else:
         results = [_fit_predict(config, table, tasks, split, seed, progress) for split in iterator]
     return results
@@ -272,7 +278,9 @@ def run_experiment(config: ExperimentConfig, *, force: bool = False, progress: b
         _check_classes(table, tasks, split)
     seeds = config.training.seeds or [config.training.seed]
     with staged_run(final, writes=launch.is_main_process()) as staging:
-        metrics, prediction_rows, last_model = _evaluate_seeds(config, table, tasks, splits, seeds, progress)
+        metrics, prediction_rows, last_model = _evaluate_seeds(config, table, tasks, splits, seeds, progress, staging)
+        if staging is not None:
+            shutil.rmtree(staging / ".joblib", ignore_errors=True)
         metrics["data_fingerprint"] = data_fingerprint
         final_model = _final_model(config, table, tasks, splits, seeds[0], last_model, progress)
         if staging is not None:
@@ -281,7 +289,7 @@ def run_experiment(config: ExperimentConfig, *, force: bool = False, progress: b
     return RunResult(final, cached=False)
 
 
-def _evaluate_seeds(config, table, tasks, splits, seeds, progress):
+def _evaluate_seeds(config, table, tasks, splits, seeds, progress, work_dir=None):
     """Fit and predict every split for every seed; return metrics, prediction rows and the last model."""
     parallel_jobs = config.training.num_threads if config.model.kind == "tfidf" else 1
     metrics: dict[str, Any] = {"tasks": {}, "seeds": seeds, "split": config.data.split.kind, "model": config.model.kind}
@@ -289,7 +297,7 @@ def _evaluate_seeds(config, table, tasks, splits, seeds, progress):
     seed_scores: dict[str, list[float]] = {task: [] for task in tasks}
     last_model = None
     for seed in seeds:
-        results = _run_seed(config, table, tasks, splits, seed, progress, parallel_jobs)
+        results = _run_seed(config, table, tasks, splits, seed, progress, parallel_jobs, work_dir)
         last_model = results[-1][1]
         for task in tasks:
             predicted = np.empty(len(table), dtype=object)

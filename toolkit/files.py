@@ -16,7 +16,20 @@ from typing import Any
 
 from .errors import ToolkitError
 
-__all__ = ["read_jsonl", "write_atomically", "write_jsonl"]
+__all__ = ["as_umask_allows", "read_jsonl", "write_atomically", "write_jsonl"]
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def as_umask_allows(path: Path) -> None:
+    """Give a file or directory made by ``tempfile`` (0600 / 0700) the mode the user's umask
+    allows, as ``open`` and ``mkdir`` would: output is meant to be shared by a research group."""
+    base = 0o777 if Path(path).is_dir() else 0o666
+    os.chmod(path, base & ~_umask())
 
 
 def write_atomically(path: Path, data: bytes | str) -> None:
@@ -30,6 +43,7 @@ def write_atomically(path: Path, data: bytes | str) -> None:
             stream.write(payload)
             stream.flush()
             os.fsync(stream.fileno())
+        as_umask_allows(Path(temporary))
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):

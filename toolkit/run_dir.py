@@ -26,18 +26,24 @@ import glob
 import hashlib
 import json
 import os
+import re
 import shutil
+import signal
+import socket
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from .errors import RunError
+from .files import as_umask_allows
 
 __all__ = [
     "MANIFEST_FILE",
     "RunDirectory",
+    "crash_point",
     "find_runs",
+    "remove_stale_work",
     "run_directory_name",
     "staged_run",
     "write_json",
@@ -85,6 +91,48 @@ def run_directory_name(config: Any, data_fingerprint: str, world_size: int = 1) 
     return f"{config.name}-{digest}"
 
 
+_STAGING = "staging"
+_ASIDE = "replaced"
+
+
+def _marker(kind: str) -> str:
+    """Names hidden work directories by host and process, so a later run can tell them stale."""
+    return f"{kind}-{socket.gethostname()}-{os.getpid()}-"
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, under another user
+    return True
+
+
+def remove_stale_work(output_dir: Path) -> list[Path]:
+    """Remove the staging and set-aside directories of runs on this host whose process is gone
+    (a run killed with ``kill -9`` or a power cut leaves them); returns what was removed."""
+    pattern = re.compile(rf"^\..+\.(?:{_STAGING}|{_ASIDE})-(?P<host>.+)-(?P<pid>\d+)-[^-]+$")
+    removed = []
+    if not Path(output_dir).is_dir():
+        return removed
+    for entry in Path(output_dir).iterdir():
+        match = pattern.match(entry.name)
+        if not match or not entry.is_dir() or match.group("host") != socket.gethostname():
+            continue
+        if not _process_alive(int(match.group("pid"))):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
+
+
+def crash_point(name: str) -> None:
+    """A place where the interruption tests kill the process (``TOOLKIT_CRASH_AT=name``)."""
+    if os.environ.get("TOOLKIT_CRASH_AT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 @contextlib.contextmanager
 def staged_run(final: Path, *, writes: bool = True) -> Iterator[Path | None]:
     """A hidden staging directory that becomes ``final`` only when the block succeeds.
@@ -92,23 +140,28 @@ def staged_run(final: Path, *, writes: bool = True) -> Iterator[Path | None]:
     ``writes=False`` (a process other than rank 0 under ``torchrun``) yields None and
     touches nothing. An existing ``final`` (a run recomputed with ``--force``) is moved
     aside before the new one is renamed in and deleted after, so no moment leaves a
-    half-written run in its place.
+    half-written run in its place. Work left by killed runs on this host is removed first.
     """
     if not writes:
         yield None
         return
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    remove_stale_work(final.parent)
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.{_marker(_STAGING)}", dir=final.parent))
+    as_umask_allows(staging)
+    crash_point("staging-created")
     try:
         yield staging
-        old = None
+        crash_point("files-written")
+        aside = None
         if final.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{final.name}.old.", dir=final.parent))
-            os.replace(final, old / final.name)
+            aside = Path(tempfile.mkdtemp(prefix=f".{final.name}.{_marker(_ASIDE)}", dir=final.parent))
+            os.replace(final, aside / final.name)
+            crash_point("old-moved-aside")
         os.replace(staging, final)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        if aside is not None:
+            shutil.rmtree(aside, ignore_errors=True)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

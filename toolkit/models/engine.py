@@ -43,6 +43,7 @@ except ImportError as error:  # pragma: no cover - exercised only without the ex
 
 from .. import launch
 from ..errors import ModelError
+from ..files import as_umask_allows
 from ..seeding import seed_everything
 from . import MIXED_PRECISION_MODES
 
@@ -192,7 +193,7 @@ def atomic_directory(target: str | os.PathLike):
     temporary = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
         yield temporary
-        os.chmod(temporary, 0o755)
+        as_umask_allows(temporary)
         old = None
         if target.exists():
             old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
