@@ -384,6 +384,7 @@ def _write_run(staging, config, table, tasks, metrics, prediction_rows, model, d
             "data_fingerprint": data_fingerprint,
             "letters": sorted(set(table.letter_ids)),
             "sentences": len(table),
+            "codebook": table.schema.codebook,
             "code": _code_fingerprint(),
             "versions": _versions(),
             "seeds": metrics["seeds"],

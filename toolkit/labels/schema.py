@@ -30,6 +30,8 @@ class TaskSchema:
 @dataclass(frozen=True)
 class LabelSchema:
     tasks: Mapping[str, TaskSchema]
+    #: The codebook version labels are made under (``labels/CODEBOOK.md``).
+    codebook: int = 1
 
     @property
     def task_names(self) -> tuple[str, ...]:
@@ -79,4 +81,7 @@ def load_schema(labels_dir: Path) -> LabelSchema:
         )
     if not tasks:
         raise LabelError(f"{path}: no tasks defined")
-    return LabelSchema(tasks)
+    codebook = data.get("codebook", 1)
+    if not isinstance(codebook, int) or isinstance(codebook, bool) or codebook < 1:
+        raise LabelError(f"{path}: codebook must be a version number, got {codebook!r}")
+    return LabelSchema(tasks, codebook)

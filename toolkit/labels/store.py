@@ -70,7 +70,7 @@ def store_decisions(
             schema.check_label(task, decision[task], f"decision {number} ({sentence_id})")
             row[task] = decision[task]
             origin[task] = "accepted" if decision[task] == proposals[sentence_id][task] else "manual"
-        row.update({"annotator": annotator, "time": timestamp, "origin": origin})
+        row.update({"annotator": annotator, "time": timestamp, "origin": origin, "codebook": schema.codebook})
         rows_by_letter.setdefault(sentence.letter_id, []).append(row)
     for letter_id, rows in rows_by_letter.items():
         expected = [s.id for s in sentences if s.letter_id == letter_id]
@@ -122,8 +122,10 @@ def apply_revisions(
         row[task] = change["new"]
         row.setdefault("origin", {})[task] = "accepted" if change["new"] == proposals[row["id"]][task] else "manual"
         row.setdefault("revisions", []).append(
-            {"task": task, "from": change["old"], "to": change["new"], "rule": change.get("rule"), "by": reviser, "time": timestamp}
+            {"task": task, "from": change["old"], "to": change["new"], "rule": change.get("rule"), "by": reviser,
+             "time": timestamp, "codebook": schema.codebook}
         )
+        row["codebook"] = schema.codebook
         touched.add(row["letter_id"])
     for letter_id in sorted(touched):
         write_jsonl(directory / f"{letter_id}.jsonl", rows_by_letter[letter_id])
@@ -204,7 +206,7 @@ def store_reliability(
         for task in schema.task_names:
             schema.check_label(task, row.get(task), f"re-label {number} ({row['id']})")
         stored.append({"id": row["id"], "letter_id": known[row["id"]].letter_id, **{t: row[t] for t in schema.task_names},
-                       "annotator": annotator, "time": stamp, "blind": True})
+                       "annotator": annotator, "time": stamp, "blind": True, "codebook": schema.codebook})
     write_jsonl(Path(labels_dir) / "reliability" / f"{annotator}.jsonl", stored)
     return len(stored)
 
