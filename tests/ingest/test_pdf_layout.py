@@ -25,6 +25,8 @@ from toolkit.errors import IngestError
         ("secretaris", "generaal", "secretaris-generaal"),
         ("Wales", "afspraken", "Wales-afspraken"),
         ("Christen", "Unie", "ChristenUnie"),
+        ("Reznik", "ov", "Reznikov"),
+        ("Khalil", "zad", "Khalilzad"),
         ("Midden", "Oosten", "Midden-Oosten"),
         ("oud", "minister", "oud-minister"),
     ],

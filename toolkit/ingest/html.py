@@ -22,6 +22,7 @@ from .identity import identity_from_name
 __all__ = ["letter_from_html", "read_html_letter"]
 
 _SPACE = re.compile(r"\s+")
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _HEAD_TEXT = re.compile(
     r"^(?:Aan de (?:Voorzitter|voorzitter)|(?:Den Haag|'s-Gravenhage),?\s+\d{1,2}\s+\w+\s+\d{4}|Geachte)"
 )
@@ -168,7 +169,8 @@ def _parse_document(data: bytes, source: str):
     """The lxml document of an HTML file, parsed without network access."""
     import lxml.html
 
-    text = decode_letter_bytes(data, source)
+    # Characters XML cannot hold (NUL, most controls) would break lxml mid-parse; they carry no text.
+    text = _CONTROLS.sub(" ", decode_letter_bytes(data, source))
     if "<" not in text:
         raise IngestError(f"{source}: not HTML (no markup found)")
     parser = lxml.html.HTMLParser(encoding="utf-8", no_network=True, remove_comments=True)

@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import logging
 import re
 import textwrap
+import warnings
 from pathlib import Path
 
 from ..errors import IngestError
@@ -17,6 +20,19 @@ __all__ = ["extract_pdf_text", "read_pdf_letter"]
 # Fewer visible characters than this per page means there is no real text layer.
 _MIN_CHARACTERS_PER_PAGE = 20
 _BLANK_RUN = re.compile(r"\n\s*\n(?:\s*\n)+")
+
+
+@contextlib.contextmanager
+def _quiet(logger_name: str):
+    logger = logging.getLogger(logger_name)
+    previous = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(previous)
 
 
 def extract_pdf_text(data: bytes, source: str) -> str:
@@ -33,12 +49,17 @@ def extract_pdf_text(data: bytes, source: str) -> str:
     if not data.lstrip().startswith(b"%PDF"):
         raise IngestError(f"{source}: not a PDF file (it does not start with %PDF)")
     try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            raise IngestError(f"{source}: the PDF is encrypted; decrypt it first")
-        pages = [page.extract_text(extraction_mode="layout") or "" for page in reader.pages]
+        with _quiet("pypdf"):  # pypdf logs its repairs ("EOF marker not found") on stderr
+            reader = PdfReader(io.BytesIO(data))
+            if reader.is_encrypted:
+                raise IngestError(f"{source}: the PDF is encrypted; decrypt it first")
+            pages = [page.extract_text(extraction_mode="layout") or "" for page in reader.pages]
+    except IngestError:
+        raise
     except PdfReadError as exc:
         raise IngestError(f"{source}: the PDF could not be read ({exc})") from None
+    except Exception as exc:  # noqa: BLE001 - pypdf raises many kinds of error on a damaged file
+        raise IngestError(f"{source}: the PDF is damaged and could not be read ({type(exc).__name__})") from None
     if not pages:
         raise IngestError(f"{source}: the PDF has no pages")
     visible = sum(len("".join(page.split())) for page in pages)

@@ -38,6 +38,8 @@ __all__ = ["CleanedText", "clean_pdf_text", "join_wrapped_lines", "keep_line_end
 _HYPHEN_PREFIXES = frozenset({"ex", "oud", "niet", "vice", "non", "kandidaat"})
 # How common the part after a name must be to count as a word of its own ("afspraken", not "zad").
 _KNOWN_PART_ZIPF = 2.0
+# A two-letter "word" after a name is a name's last syllable ("Reznik-" / "ov"), not a compound head.
+_MIN_HEAD_LETTERS = 3
 # Vowel pairs that Dutch separates with a hyphen in compounds (klinkerbotsing),
 # because written together they would read as one sound: "de-escalatie", "zee-eend".
 _CLASHING_VOWEL_PAIRS = frozenset(
@@ -82,7 +84,12 @@ def keep_line_end_hyphen(left: str, right: str) -> bool:
         return True  # a multi-part compound written with hyphens: "staakt-het-vuren"
     if lower_left in _HYPHEN_PREFIXES or lower_right in _COORDINATE_HEADS:
         return True
-    if left_part[0].isupper() and word_frequency(lower_left) > 0 and word_frequency(lower_right) >= _KNOWN_PART_ZIPF:
+    if (
+        left_part[0].isupper()
+        and len(right_part) >= _MIN_HEAD_LETTERS
+        and word_frequency(lower_left) > 0
+        and word_frequency(lower_right) >= _KNOWN_PART_ZIPF
+    ):
         return True  # a name as first part: "Wales-afspraken", "Air Policing-missie" (not "Khalil-" / "zad")
     pair = lower_left[-1] + lower_right[0]
     if lower_left[-1] in _VOWELS and lower_right[0] in _VOWELS and pair in _CLASHING_VOWEL_PAIRS:
