@@ -73,7 +73,7 @@ def test_ingest_writes_a_corpus(tmp_path, seed_letter_path):
 def test_main_job_runs_on_the_default_data(tmp_path):
     result = run_cli("main", "--out", str(tmp_path / "runs"), "--quiet")
     assert result.returncode == 0, result.stderr
-    assert "corpus: 29 letters" in result.stdout
+    assert "corpus: 66 letters" in result.stdout
     for task in ("stance", "actor", "topic"):
         assert any(line.startswith(task) for line in result.stdout.splitlines())
     assert (tmp_path / "runs" / "corpus" / "corpus.json").exists()

@@ -232,9 +232,15 @@ def _labels_stats(args: argparse.Namespace) -> int:
 
 
 def _labels_card(args: argparse.Namespace) -> int:
+    from .labels import load_annotations
     from .labels.card import update_card
+    from .labels.style import corpus_style, style_markdown
 
-    print(f"updated {update_card(_context(args))}")
+    context = _context(args)
+    genres = {letter.id: letter.provenance.get("forum") or "original" for letter in context.letters}
+    style = corpus_style(context.letters, load_annotations(context.labels_dir), context.schema.task_names)
+    print(style_markdown(style, context.schema.task_names, genres))
+    print(f"updated {update_card(context)}", file=sys.stderr)
     return 0
 
 
