@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from toolkit.ingest.decode import decode_letter_bytes
-from toolkit.ingest.pdf_layout import clean_pdf_text, join_wrapped_lines, keep_line_end_hyphen
+from toolkit.ingest.hyphens import join_wrapped_lines, keep_line_end_hyphen
+from toolkit.ingest.pdf_layout import clean_pdf_text
 from toolkit.errors import IngestError
 
 
