@@ -70,6 +70,12 @@ def test_a_labelled_letter_saves_only_the_changes_for_revise(tiny_labels_dir, tm
     assert apply_revisions(tiny_labels_dir, schema, sentences, rows, reviser="reviewer") == 1
     revised = _stored(tiny_labels_dir)[session.items[3].id]
     assert revised["actor"] == new and revised["revisions"][-1]["rule"] == "A9"
+    assert "reason" not in revised["revisions"][-1]
+
+    back = {**rows[0], "old": new, "new": old, "reason": "the holder is named after all"}
+    assert apply_revisions(tiny_labels_dir, schema, sentences, [back], reviser="second reviewer") == 1
+    trace = _stored(tiny_labels_dir)[session.items[3].id]["revisions"][-1]
+    assert (trace["from"], trace["to"], trace["by"], trace["reason"]) == (new, old, "second reviewer", "the holder is named after all")
 
 
 def test_flagged_labels_are_reviewed_one_task_each(tiny_labels_dir, tmp_path):

@@ -95,7 +95,7 @@ def apply_revisions(
 ) -> int:
     """Change stored labels after a review pass, keeping a trace of each change.
 
-    Each change is ``{"id", "task", "old", "new", "rule"}``; ``old`` must equal the
+    Each change is ``{"id", "task", "old", "new", "rule"}``, optionally with a ``"reason"``; ``old`` must equal the
     stored label (so a change made against stale labels is refused). The row keeps its
     annotator and gains a ``revisions`` entry; its ``origin`` for that task is
     recomputed against the proposal. Nothing is written if any change is invalid.
@@ -121,10 +121,11 @@ def apply_revisions(
             raise LabelError(f"{where}: stored {task} is {row[task]!r}, not {change.get('old')!r}")
         row[task] = change["new"]
         row.setdefault("origin", {})[task] = "accepted" if change["new"] == proposals[row["id"]][task] else "manual"
-        row.setdefault("revisions", []).append(
-            {"task": task, "from": change["old"], "to": change["new"], "rule": change.get("rule"), "by": reviser,
-             "time": timestamp, "codebook": schema.codebook}
-        )
+        revision = {"task": task, "from": change["old"], "to": change["new"], "rule": change.get("rule"), "by": reviser,
+                    "time": timestamp, "codebook": schema.codebook}
+        if change.get("reason"):
+            revision["reason"] = str(change["reason"])
+        row.setdefault("revisions", []).append(revision)
         row["codebook"] = schema.codebook
         touched.add(row["letter_id"])
     for letter_id in sorted(touched):
