@@ -7,7 +7,7 @@ import pytest
 from toolkit.corpus import load_corpus, load_manifest, read_body_sentences, read_default_letters, write_corpus
 from toolkit.errors import IngestError
 from toolkit.ingest import read_letter
-from toolkit.render import gold_body_sentences, parse_authoring
+from toolkit.render import gold_body_sentences, gold_records, parse_authoring
 from toolkit.segment import segment_letter
 
 
@@ -19,18 +19,23 @@ def default_letters():
 def test_default_corpus_lists_the_seed_and_reconstructed_letters(default_letters):
     kinds = {letter.id: letter.provenance["kind"] for letter in default_letters}
     assert kinds["kst-28676-307"] == "original"
-    assert sum(kind == "reconstructed" for kind in kinds.values()) >= 24
+    assert sum(kind == "reconstructed" for kind in kinds.values()) >= 55  # corpus v2's target
+    forums = [letter.provenance.get("forum") for letter in default_letters if letter.provenance["kind"] == "reconstructed"]
+    assert all(forums), "every reconstructed letter names its forum"
+    assert sum(forum.startswith("eu_") for forum in forums) >= len(forums) / 4  # EU council genres: a quarter at least
     formats = {letter.source_format for letter in default_letters}
     assert formats == {"text", "xml"}
     assert all(letter.date and letter.dossier for letter in default_letters)
 
 
 def test_every_reconstructed_letter_segments_into_its_authored_sentences(default_letters, labels_dir):
+    """Sentences, their part (covering letter or annex) and the annex title, exactly as authored."""
     by_id = {letter.id: letter for letter in default_letters}
     for source_path in sorted((labels_dir / "letters" / "src").glob("*.md")):
         source = parse_authoring(source_path.read_text(encoding="utf-8"), str(source_path))
-        body = [r.text for r in segment_letter(by_id[source.id]) if r.kind == "body"]
-        assert body == gold_body_sentences(source), source.id
+        body = [(r.part, r.annex, r.text) for r in segment_letter(by_id[source.id]) if r.kind == "body"]
+        assert body == list(gold_records(source)), source.id
+        assert [text for _, _, text in body] == gold_body_sentences(source)
 
 
 def test_rendered_files_are_up_to_date_with_their_sources(labels_dir, tmp_path):
