@@ -41,7 +41,7 @@ class LabelledTable:
     """Labelled body sentences, in corpus order."""
 
     ids: tuple[str, ...]
-    inputs: tuple[dict[str, Any], ...]  # text, section, previous, next, letter_id
+    inputs: tuple[dict[str, Any], ...]  # text, section, previous, next, letter_id, part, annex, opening
     labels: dict[str, tuple[str, ...]]  # task -> one label per row
     letter_ids: tuple[str, ...]
     letter_dates: dict[str, str]
@@ -79,9 +79,13 @@ def sentence_inputs(sentences) -> list[dict[str, Any]]:
     """Model inputs for body sentences: text plus context from the same letter only.
 
     ``previous``/``next`` are the neighbouring body sentences of the same letter
-    (``None`` at the letter's first and last sentence), so context never crosses
+    (``None`` at the letter's first and last sentence), ``opening`` is the letter's first body
+    sentence and ``annex`` the title of the annex the sentence is in, so context never crosses
     letter boundaries.
     """
+    openings: dict[str, str] = {}
+    for sentence in sentences:
+        openings.setdefault(sentence.letter_id, sentence.text)
     rows = []
     for position, sentence in enumerate(sentences):
         before = sentences[position - 1] if position > 0 else None
@@ -95,6 +99,8 @@ def sentence_inputs(sentences) -> list[dict[str, Any]]:
                 "next": after.text if after is not None and after.letter_id == sentence.letter_id else None,
                 "letter_id": sentence.letter_id,
                 "part": sentence.part,
+                "annex": sentence.annex,
+                "opening": openings[sentence.letter_id],
             }
         )
     return rows
@@ -149,6 +155,9 @@ def to_dataset_dict(table: LabelledTable, splits: dict[str, Sequence[int]] | Non
         "section": Value("string"),
         "previous": Value("string"),
         "next": Value("string"),
+        "part": Value("string"),
+        "annex": Value("string"),
+        "opening": Value("string"),
     }
     for task, spec in table.schema.tasks.items():
         features[task] = ClassLabel(names=list(spec.classes))
@@ -163,6 +172,9 @@ def to_dataset_dict(table: LabelledTable, splits: dict[str, Sequence[int]] | Non
             "section": [table.inputs[i]["section"] for i in rows],
             "previous": [table.inputs[i]["previous"] for i in rows],
             "next": [table.inputs[i]["next"] for i in rows],
+            "part": [table.inputs[i]["part"] for i in rows],
+            "annex": [table.inputs[i]["annex"] for i in rows],
+            "opening": [table.inputs[i]["opening"] for i in rows],
         }
         for task in table.schema.task_names:
             columns[task] = [table.labels[task][i] for i in rows]

@@ -26,6 +26,8 @@ def test_record_field_reads_text_section_and_neighbours():
     assert RecordField("text").fit(rows).transform(rows) == ["Zin.", "Alleen.", "Een string."]
     assert RecordField("section").transform(rows) == ["Rusland", "", ""]
     assert RecordField("neighbours").transform(rows) == ["Ervoor. | Erna.", "", ""]  # the one context separator
+    rows[0].update(annex="VERSLAG", opening="Hierbij bied ik u het verslag aan.")
+    assert RecordField("letter").transform(rows) == ["VERSLAG | Hierbij bied ik u het verslag aan.", "", ""]
 
 
 @pytest.mark.parametrize("context", ["section", "neighbours", "section+neighbours"])
@@ -43,3 +45,16 @@ def test_without_context_the_pipeline_is_the_plain_text_one():
     pipeline = _pipeline("none")
     assert list(pipeline.named_steps) == ["text", "features", "classifier"]
     assert [name for name, _ in pipeline.named_steps["features"].transformer_list] == ["word", "char"]
+
+
+def test_the_letter_context_tells_an_eu_meeting_from_a_nato_one():
+    # Written for this test: the same sentence reports an EU Council in one letter, NATO in another.
+    openings = {"eu": "Hierbij bied ik u het verslag aan van de Raad Buitenlandse Zaken.",
+                "nato": "Hierbij bied ik u het verslag aan van de NAVO-ministeriële."}
+    rows = [{"text": f"De ministers bespraken punt {i}.", "opening": openings[actor], "annex": None}
+            for i in range(6) for actor in ("eu", "nato")]
+    actors = [actor for _ in range(6) for actor in ("eu", "nato")]
+    with_letter = _pipeline("letter").fit(rows, actors)
+    assert list(with_letter.predict(rows)) == actors
+    names = {name for weights in top_features(with_letter, n=20).values() for name, _ in weights}
+    assert "letter__navo" in names

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from toolkit.errors import ModelError
-from toolkit.models.context import context_text
+from toolkit.models.context import CONTEXT_MODES, context_parts, context_text
 
 
 def test_importing_the_package_does_not_import_torch():
@@ -28,3 +28,21 @@ def test_second_segment_per_context_mode():
     assert context_text({"text": "Alleen."}, "neighbours") is None
     with pytest.raises(ModelError, match="context"):
         context_text(row, "paragraph")
+
+
+def test_the_letter_part_names_the_meeting_without_repeating_the_sentence():
+    opening = "Hierbij bied ik u het verslag aan van de Raad Buitenlandse Zaken van 19 februari 2024."
+    row = {"text": "De ministers spraken over Libië.", "section": "Libië", "previous": None, "next": None,
+           "annex": "VERSLAG RAAD BUITENLANDSE ZAKEN", "opening": opening}
+    assert context_text(row, "letter") == f"VERSLAG RAAD BUITENLANDSE ZAKEN | {opening}"
+    assert context_text(row, "section+letter") == f"Libië | VERSLAG RAAD BUITENLANDSE ZAKEN | {opening}"
+    itself = {"text": opening, "annex": None, "opening": opening}
+    assert context_text(itself, "letter") is None  # the opening sentence is no context to itself
+
+
+def test_every_combination_of_parts_is_a_mode_in_one_order():
+    assert len(CONTEXT_MODES) == 8 and CONTEXT_MODES[0] == "none"
+    assert "section+neighbours+letter" in CONTEXT_MODES and "letter+section" not in CONTEXT_MODES
+    assert context_parts("neighbours+letter") == ("neighbours", "letter") and context_parts("none") == ()
+    with pytest.raises(ModelError, match="context"):
+        context_parts("letter+section")

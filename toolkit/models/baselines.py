@@ -15,7 +15,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
-from .context import context_text
+from .context import context_parts, part_text
 
 __all__ = [
     "ProbabilisticLinearSVC",
@@ -31,9 +31,10 @@ __all__ = [
 
 
 class RecordField(BaseEstimator, TransformerMixin):
-    """One field of sentence records as text: ``text``, ``section`` or ``neighbours``
-    (the previous and next sentence of the same letter). A missing field is empty text;
-    a plain string counts as ``{"text": string}``."""
+    """One field of sentence records as text: ``text`` or a context part (``section``,
+    ``neighbours``: the previous and next sentence of the same letter, ``letter``: its annex title
+    and opening sentence). A missing field is empty text; a plain string counts as
+    ``{"text": string}``."""
 
     def __init__(self, field: str = "text") -> None:
         self.field = field
@@ -46,7 +47,7 @@ class RecordField(BaseEstimator, TransformerMixin):
             return row if self.field == "text" else ""
         if self.field == "text":
             return row.get("text") or ""
-        return context_text(row, self.field) or ""
+        return part_text(row, self.field) or ""
 
     def transform(self, X):
         return [self._value(row) for row in X]
@@ -95,9 +96,10 @@ def build_tfidf_pipeline(
 ) -> Pipeline:
     """Word and/or character n-gram TF-IDF (sublinear TF) into logistic regression or a linear SVM.
 
-    ``context`` adds the section heading and/or the neighbouring sentences as separate bags
-    of words (features ``section__…``, ``neighbours__…``), so a word in the heading does
-    not count as the same evidence as that word in the sentence.
+    ``context`` adds the section heading, the neighbouring sentences and/or the letter's annex
+    title and opening sentence as separate bags of words (features ``section__…``,
+    ``neighbours__…``, ``letter__…``), so a word in the heading does not count as the same
+    evidence as that word in the sentence.
     """
 
     def tfidf(**options) -> TfidfVectorizer:
@@ -112,11 +114,10 @@ def build_tfidf_pipeline(
         steps = [("text", TextColumn()), ("features", FeatureUnion(sentence))]
     else:
         parts = [(name, Pipeline([("field", RecordField("text")), ("tfidf", vectoriser)])) for name, vectoriser in sentence]
-        for field in ("section", "neighbours"):
-            if field in context:
-                # min_df=1: a heading occurs in one letter only, and that is what it is for
-                vectoriser = TfidfVectorizer(analyzer="word", ngram_range=(1, 1), sublinear_tf=True, lowercase=True)
-                parts.append((field, Pipeline([("field", RecordField(field)), ("tfidf", vectoriser)])))
+        for field in context_parts(context):
+            # min_df=1: a heading occurs in one letter only, and that is what it is for
+            vectoriser = TfidfVectorizer(analyzer="word", ngram_range=(1, 1), sublinear_tf=True, lowercase=True)
+            parts.append((field, Pipeline([("field", RecordField(field)), ("tfidf", vectoriser)])))
         steps = [("features", FeatureUnion(parts))]
     if classifier == "logreg":
         model = LogisticRegression(C=C, class_weight=class_weight, max_iter=2000, random_state=seed)
