@@ -89,9 +89,13 @@ def test_by_task_settings_apply_to_their_task_only(tmp_path):
         load_config(tmp_path / "bad.yaml")
 
 
-def test_the_main_job_uses_context_for_topic_only():
-    contexts = {task: load_config(EXPERIMENTS / "tfidf-loo.yaml", [f"task={task}"]).model.context for task in ("stance", "actor", "topic")}
-    assert contexts == {"stance": "none", "actor": "none", "topic": "section+neighbours"}
+def test_the_main_job_and_its_seed_runs_use_context_per_task():
+    expected = {"stance": "none", "actor": "letter", "topic": "section+neighbours"}
+    for name in ("tfidf-loo.yaml", "tfidf-seed.yaml"):
+        contexts = {task: load_config(EXPERIMENTS / name, [f"task={task}"]).model.context for task in expected}
+        assert contexts == expected, name
+    swept = {c.name: c.model.context for c in load_configs(EXPERIMENTS / "tfidf-context-seed.yaml")}
+    assert swept["tfidf-context-seed-actor-none"] == "none"  # a sweep wins over by_task
 
 
 def test_a_set_on_a_swept_key_picks_that_sweep_point_and_keeps_its_name(tmp_path):
