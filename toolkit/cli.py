@@ -152,9 +152,11 @@ def _labels_import(args: argparse.Namespace) -> int:
 
     context = _context(args)
     decisions = _read_decisions(args.paths)
-    stored = store_decisions(context.labels_dir, context.schema, context.sentences, decisions, annotator=args.annotator)
-    for letter_id, count in sorted(stored.items()):
-        print(f"{letter_id}: {count} sentences labelled by {args.annotator}")
+    stored = store_decisions(context.labels_dir, context.schema, context.sentences, decisions, annotator=args.annotator,
+                             replace=args.replace)
+    for letter_id, counts in sorted(stored.items()):
+        print(f"{letter_id}: {counts['added']} added, {counts['kept']} kept, {counts['changed']} changed "
+              f"(by {args.annotator})")
     return 0
 
 
@@ -446,6 +448,9 @@ def _add_label_commands(commands) -> None:
         if name in ("import", "import-reliability", "revise"):
             action.add_argument("paths", nargs="+", type=Path, metavar="DECISIONS.jsonl")
             action.add_argument("--annotator", required=True, help="who made these decisions")
+        if name == "import":
+            action.add_argument("--replace", action="store_true",
+                                help="change labels that are already stored (each change traced as a revision)")
         if name == "propose":
             action.add_argument("--letters", nargs="*", help="only these letter ids")
         if name == "validate":

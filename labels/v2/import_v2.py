@@ -35,7 +35,7 @@ def main(decisions_dir: Path, groups_path: Path, blind_path: Path) -> None:
     now = dt.datetime(2026, 12, 6, 6, 0, tzinfo=dt.timezone.utc)
     for letter, annotator in sorted(annotator_of.items()):
         decisions = read_jsonl(decisions_dir / f"{letter}.jsonl")
-        store_decisions(LABELS, schema, sentences, decisions, annotator=annotator, now=now)
+        store_decisions(LABELS, schema, sentences, decisions, annotator=annotator, now=now, replace=True)
         path = LABELS / "annotations" / f"{letter}.jsonl"
         rows = read_jsonl(path)
         for row, decision in zip(rows, decisions):

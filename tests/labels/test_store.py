@@ -111,6 +111,7 @@ def _decisions(schema, sentences, letter_id):
 def test_store_decisions_records_accepted_and_manual(tiny):
     labels_dir, schema, sentences = tiny
     letter_id = sentences[0].letter_id
+    (labels_dir / "annotations" / f"{letter_id}.jsonl").unlink()  # a letter not labelled yet
     decisions = _decisions(schema, sentences, letter_id)
     flipped = "critical" if decisions[0]["stance"] != "critical" else "support"
     decisions[0]["stance"] = flipped
@@ -119,6 +120,33 @@ def test_store_decisions_records_accepted_and_manual(tiny):
     assert rows[0]["origin"]["stance"] == "manual" and rows[0]["stance"] == flipped
     assert rows[1]["origin"] == {"topic": "accepted", "actor": "accepted", "stance": "accepted"}
     assert rows[0]["annotator"] == "tester" and rows[0]["time"] == "2026-01-01T00:00:00+00:00"
+
+
+def test_importing_over_stored_labels_changes_nothing_without_replace(tiny):
+    labels_dir, schema, sentences = tiny
+    letter_id = sentences[0].letter_id
+    path = labels_dir / "annotations" / f"{letter_id}.jsonl"
+    stored = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    decisions = [{"id": row["id"], **{t: row[t] for t in schema.task_names}} for row in stored]
+    before = path.read_bytes()
+    counts = store_decisions(labels_dir, schema, sentences, decisions, annotator="again", now=NOW)
+    assert counts == {letter_id: {"added": 0, "kept": len(stored), "changed": 0}}
+    assert path.read_bytes() == before  # the same labels again: rows, annotators and traces untouched
+
+    flipped = "critical" if decisions[2]["stance"] != "critical" else "support"
+    decisions[2]["stance"] = flipped
+    with pytest.raises(LabelError, match=r"would change 1 stored labels; nothing was written.*--replace"):
+        store_decisions(labels_dir, schema, sentences, decisions, annotator="proposals", now=NOW)
+    assert path.read_bytes() == before
+
+    counts = store_decisions(labels_dir, schema, sentences, decisions, annotator="reviewer", replace=True, now=NOW)
+    assert counts[letter_id] == {"added": 0, "kept": len(stored) - 1, "changed": 1}
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert rows[2]["stance"] == flipped and rows[2]["annotator"] == "reviewer"
+    assert rows[2]["revisions"][-1] == {"task": "stance", "from": stored[2]["stance"], "to": flipped,
+                                        "rule": "labels import --replace", "by": "reviewer",
+                                        "time": "2026-01-01T00:00:00+00:00", "codebook": schema.codebook}
+    assert rows[3] == stored[3]
 
 
 @pytest.mark.parametrize(
@@ -190,3 +218,18 @@ def test_cli_export_prints_every_labelled_sentence():
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(rows) == len(load_annotations(LABELS_DIR))
     assert {"id", "letter_id", "text", "stance", "actor", "topic"} <= set(rows[0])
+
+
+def test_cli_import_of_proposals_over_finished_labels_is_refused_and_says_so(tiny, tmp_path):
+    from tests.test_cli import run_cli
+
+    labels_dir, schema, sentences = tiny
+    letter_id = sentences[0].letter_id
+    before = {path.name: path.read_bytes() for path in (labels_dir / "annotations").glob("*.jsonl")}
+    proposals = tmp_path / "proposals.jsonl"
+    proposals.write_text("".join(json.dumps(d) + "\n" for d in _decisions(schema, sentences, letter_id)), encoding="utf-8")
+    refused = run_cli("labels", "import", str(proposals), "--annotator", "rules", "--labels-dir", str(labels_dir))
+    assert refused.returncode != 0 and "nothing was written" in refused.stderr and "Traceback" not in refused.stderr
+    assert {path.name: path.read_bytes() for path in (labels_dir / "annotations").glob("*.jsonl")} == before
+    replaced = run_cli("labels", "import", str(proposals), "--annotator", "rules", "--replace", "--labels-dir", str(labels_dir))
+    assert replaced.returncode == 0 and f"{letter_id}: 0 added," in replaced.stdout

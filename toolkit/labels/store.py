@@ -40,14 +40,19 @@ def store_decisions(
     decisions: list[Mapping[str, Any]],
     *,
     annotator: str,
+    replace: bool = False,
     now: _dt.datetime | None = None,
-) -> dict[str, int]:
+) -> dict[str, dict[str, int]]:
     """Store a reviewer's decisions as the labels of their letters.
 
     Every decision names a sentence id and a label per task. The origin of each label is
-    ``accepted`` when it equals the rule-based proposal, else ``manual``. All body
-    sentences of a letter must be decided at once; nothing is written if anything is wrong.
-    Returns the number of sentences stored per letter.
+    ``accepted`` when it equals the rule-based proposal, else ``manual``. All body sentences of
+    a letter must be decided at once. A sentence that already has a stored label keeps its row
+    when the decision agrees with it; a decision that would change a stored label is refused
+    (a :class:`LabelError` naming how many and where) unless ``replace`` is given, and then each
+    change is traced as a revision, so curated labels are never overwritten by accident. Nothing
+    is written if anything is wrong. Returns, per letter, how many labels were ``added``,
+    ``kept`` and ``changed``.
     """
     by_id = {sentence.id: sentence for sentence in sentences}
     proposals = {row["id"]: row for row in propose(schema, sentences)}
@@ -79,9 +84,50 @@ def store_decisions(
             raise LabelError(f"letter {letter_id}: {len(missing)} body sentences have no decision (first: {missing[0]})")
         order = {sentence_id: index for index, sentence_id in enumerate(expected)}
         rows.sort(key=lambda row: order[row["id"]])
-    for letter_id, rows in rows_by_letter.items():
-        write_jsonl(Path(labels_dir) / "annotations" / f"{letter_id}.jsonl", rows)
-    return {letter_id: len(rows) for letter_id, rows in rows_by_letter.items()}
+    directory = Path(labels_dir) / "annotations"
+    merged = {
+        letter_id: _merge_with_stored(directory / f"{letter_id}.jsonl", rows, schema, annotator, timestamp, replace)
+        for letter_id, rows in rows_by_letter.items()
+    }
+    for letter_id, (rows, _) in merged.items():
+        write_jsonl(directory / f"{letter_id}.jsonl", rows)
+    return {letter_id: counts for letter_id, (_, counts) in merged.items()}
+
+
+def _merge_with_stored(
+    path: Path, decided: list[dict[str, Any]], schema: LabelSchema, annotator: str, timestamp: str, replace: bool
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """The rows to write for one letter, and how many labels were added, kept and changed."""
+    stored = {row["id"]: row for row in read_jsonl(path, LabelError)} if path.exists() else {}
+    counts = {"added": 0, "kept": 0, "changed": 0}
+    rows = []
+    for row in decided:
+        old = stored.pop(row["id"], None)
+        if old is None:
+            counts["added"] += 1
+            rows.append(row)
+            continue
+        changed = [task for task in schema.task_names if old.get(task) != row[task]]
+        if not changed:
+            counts["kept"] += 1
+            rows.append(old)
+            continue
+        counts["changed"] += 1
+        revisions = list(old.get("revisions", []))
+        revisions += [{"task": task, "from": old.get(task), "to": row[task], "rule": "labels import --replace",
+                       "by": annotator, "time": timestamp, "codebook": schema.codebook} for task in changed]
+        rows.append({**row, "revisions": revisions})
+    letter = path.stem
+    if stored:  # stored labels of sentences the letter no longer has
+        counts["changed"] += len(stored)
+    if counts["changed"] and not replace:
+        gone = f" ({len(stored)} of sentences the letter no longer has)" if stored else ""
+        raise LabelError(
+            f"letter {letter}: the decisions would change {counts['changed']} stored labels{gone}; nothing was "
+            "written. Use `labels revise` for corrections, or import with --replace to change them (each change is "
+            "traced as a revision)"
+        )
+    return rows, counts
 
 
 def apply_revisions(
