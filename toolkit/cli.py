@@ -13,7 +13,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import launch
-from .errors import LabelError, ToolkitError
+from .cli_labels import add_label_commands, run_label_action
+from .errors import ToolkitError
+from .files import print_json as _print_json
 from .records import PARTS, SENTENCE_KINDS
 
 __all__ = ["build_parser", "main"]
@@ -27,10 +29,6 @@ def _command(name: str):
         return function
 
     return register
-
-
-def _print_json(record: dict) -> None:
-    sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
 # ------------------------------------------------------------------ ingestion
@@ -112,152 +110,7 @@ def _render_corpus(args: argparse.Namespace) -> int:
 
 @_command("labels")
 def _labels(args: argparse.Namespace) -> int:
-    return _LABEL_ACTIONS[args.action](args)
-
-
-def _context(args: argparse.Namespace):
-    from .labels.card import LabellingContext
-
-    return LabellingContext.load(args.labels_dir)
-
-
-def _read_decisions(paths: Sequence[Path]) -> list[dict]:
-    from .files import read_jsonl
-
-    rows: list[dict] = []
-    for path in paths:
-        if not path.exists():
-            raise ToolkitError(f"{path}: no such file")
-        rows.extend(read_jsonl(path, LabelError))
-    return rows
-
-
-def _labels_propose(args: argparse.Namespace) -> int:
-    from .labels import propose
-
-    context = _context(args)
-    sentences = context.sentences
-    if args.letters:
-        unknown = set(args.letters) - {s.letter_id for s in sentences}
-        if unknown:
-            raise ToolkitError(f"unknown letter id(s): {', '.join(sorted(unknown))}")
-        sentences = [s for s in sentences if s.letter_id in set(args.letters)]
-    for row in propose(context.schema, sentences):
-        _print_json(row)
-    return 0
-
-
-def _labels_import(args: argparse.Namespace) -> int:
-    from .labels import store_decisions
-
-    context = _context(args)
-    decisions = _read_decisions(args.paths)
-    stored = store_decisions(context.labels_dir, context.schema, context.sentences, decisions, annotator=args.annotator,
-                             replace=args.replace)
-    for letter_id, counts in sorted(stored.items()):
-        print(f"{letter_id}: {counts['added']} added, {counts['kept']} kept, {counts['changed']} changed "
-              f"(by {args.annotator})")
-    return 0
-
-
-def _labels_import_reliability(args: argparse.Namespace) -> int:
-    from .labels import store_reliability
-
-    context = _context(args)
-    count = store_reliability(context.labels_dir, context.schema, context.sentences, _read_decisions(args.paths),
-                              annotator=args.annotator)
-    print(f"stored {count} blind re-labels by {args.annotator}")
-    return 0
-
-
-def _labels_revise(args: argparse.Namespace) -> int:
-    from .labels import apply_revisions
-
-    context = _context(args)
-    count = apply_revisions(context.labels_dir, context.schema, context.sentences, _read_decisions(args.paths),
-                            reviser=args.annotator)
-    print(f"applied {count} revisions by {args.annotator}")
-    return 0
-
-
-def _labels_validate(args: argparse.Namespace) -> int:
-    from .labels import check_labels
-
-    context = _context(args)
-    summary = check_labels(context.labels_dir, context.schema, context.sentences, complete=args.complete)
-    print(f"ok: {summary['labels']} labels for {summary['sentences']} body sentences in {summary['letters']} letters")
-    return 0
-
-
-def _labels_export(args: argparse.Namespace) -> int:
-    from .labels import export_rows
-
-    context = _context(args)
-    for row in export_rows(context.labels_dir, context.schema, context.sentences):
-        _print_json(row)
-    return 0
-
-
-def _labels_agreement(args: argparse.Namespace) -> int:
-    from .corpus import default_labels_dir
-    from .labels import agreement_with_reliability, load_schema
-    from .report import agreement_markdown
-
-    labels_dir = args.labels_dir or default_labels_dir()
-    results = agreement_with_reliability(labels_dir, load_schema(labels_dir), args.exclude_letters, args.against)
-    print(json.dumps(results, indent=2) if args.json else agreement_markdown(results))
-    return 0
-
-
-def _labels_issues(args: argparse.Namespace) -> int:
-    from .labels.quality import find_label_issues, issues_markdown
-
-    if args.limit is not None and args.limit < 1:
-        raise ToolkitError(f"--limit: must be a positive number, got {args.limit}")
-    result = find_label_issues(args.run, task=args.task)
-    if args.markdown:
-        print(issues_markdown(result, args.limit))
-        return 0
-    for issue in result["issues"][: args.limit]:
-        _print_json(issue)
-    print(
-        f"{len(result['issues'])} of {result['sentences']} sentences flagged for {result['task']}; fill in 'new' and 'rule' "
-        "for the labels that are wrong, delete the other lines, then: toolkit labels revise FILE --annotator NAME",
-        file=sys.stderr,
-    )
-    return 0
-
-
-def _labels_stats(args: argparse.Namespace) -> int:
-    print(_context(args).statistics_markdown())
-    return 0
-
-
-def _labels_card(args: argparse.Namespace) -> int:
-    from .labels import load_annotations
-    from .labels.card import update_card
-    from .labels.style import corpus_style, style_markdown
-
-    context = _context(args)
-    genres = {letter.id: letter.provenance.get("forum") or "original" for letter in context.letters}
-    style = corpus_style(context.letters, load_annotations(context.labels_dir), context.schema.task_names)
-    print(style_markdown(style, context.schema.task_names, genres))
-    print(f"updated {update_card(context)}", file=sys.stderr)
-    return 0
-
-
-_LABEL_ACTIONS = {
-    "propose": _labels_propose,
-    "import": _labels_import,
-    "import-reliability": _labels_import_reliability,
-    "revise": _labels_revise,
-    "validate": _labels_validate,
-    "export": _labels_export,
-    "agreement": _labels_agreement,
-    "stats": _labels_stats,
-    "card": _labels_card,
-    "issues": _labels_issues,
-}
+    return run_label_action(args)
 
 
 # ------------------------------------------------------------------ experiments
@@ -425,48 +278,6 @@ def _add_ingestion_commands(commands) -> None:
     render.add_argument("--labels-dir", type=Path, default=None)
 
 
-_LABEL_HELP = (
-    ("propose", "print rule-based proposals (one JSON object per body sentence) for review"),
-    ("import", "store a reviewer's decisions (JSONL: id + one label per task) as the letters' labels"),
-    ("import-reliability", "store blind re-labels of a sample for the agreement figures"),
-    ("revise", "apply a review pass's changes (JSONL: id, task, old, new, rule), keeping a trace"),
-    ("validate", "check the stored labels against the schema and the corpus"),
-    ("export", "print one JSON object per labelled body sentence"),
-    ("agreement", "Cohen's kappa and Krippendorff's alpha per task from the stored labels"),
-    ("stats", "counts per class and per letter (markdown)"),
-    ("card", "regenerate the counts and agreement section of labels/README.md"),
-    ("issues", "likely label errors (cleanlab) from a leave-letters-out run, as changes for `labels revise`"),
-)
-
-
-def _add_label_commands(commands) -> None:
-    labels = commands.add_parser("labels", help="label workflow: propose, import, validate, export, agreement, stats, card")
-    actions = labels.add_subparsers(dest="action", required=True, metavar="ACTION")
-    for name, help_text in _LABEL_HELP:
-        action = actions.add_parser(name, help=help_text)
-        action.add_argument("--labels-dir", type=Path, default=None)
-        if name in ("import", "import-reliability", "revise"):
-            action.add_argument("paths", nargs="+", type=Path, metavar="DECISIONS.jsonl")
-            action.add_argument("--annotator", required=True, help="who made these decisions")
-        if name == "import":
-            action.add_argument("--replace", action="store_true",
-                                help="change labels that are already stored (each change traced as a revision)")
-        if name == "propose":
-            action.add_argument("--letters", nargs="*", help="only these letter ids")
-        if name == "validate":
-            action.add_argument("--complete", action="store_true", help="also require every letter to be labelled")
-        if name == "issues":
-            action.add_argument("run", type=Path, help="a run directory whose predictions are out-of-sample (LOO or k-fold)")
-            action.add_argument("--task", help="the task, when the run has several (multi-task)")
-            action.add_argument("--limit", type=int, default=None, help="at most this many, the most doubtful first")
-            action.add_argument("--markdown", action="store_true", help="a review table instead of JSON lines")
-        if name == "agreement":
-            action.add_argument("--json", action="store_true")
-            action.add_argument("--exclude-letters", nargs="*", default=[], help="leave these letters out")
-            action.add_argument("--against", choices=["stored", "first-pass"], default="stored",
-                                help="compare with the stored labels or with the first-pass snapshot")
-
-
 def _add_experiment_commands(commands) -> None:
     run = commands.add_parser("run", help="run an experiment config; prints the run directory last")
     run.add_argument("config", type=Path)
@@ -519,7 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="toolkit", description="Sentence-level classification of Dutch letters to parliament.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_ingestion_commands(commands)
-    _add_label_commands(commands)
+    add_label_commands(commands)
     _add_experiment_commands(commands)
     _add_pretrain_command(commands)
     return parser

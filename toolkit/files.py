@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 
 from .errors import ToolkitError
 
-__all__ = ["as_umask_allows", "read_jsonl", "write_atomically", "write_jsonl"]
+__all__ = ["as_umask_allows", "print_json", "read_jsonl", "write_atomically", "write_jsonl"]
 
 
 def _umask() -> int:
@@ -68,3 +69,8 @@ def read_jsonl(path: Path, error: type[ToolkitError] = ToolkitError) -> list[dic
             except json.JSONDecodeError as exc:
                 raise error(f"{path}:{number}: not valid JSON ({exc.msg})") from None
     return rows
+
+
+def print_json(record: Mapping[str, Any]) -> None:
+    """One JSON object on one line of standard output (UTF-8 text, not escaped)."""
+    sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")

@@ -14,8 +14,14 @@ from .run_dir import RunDirectory
 __all__ = ["predict_letters"]
 
 
-def predict_letters(run: Path, paths: Sequence[Path], *, encoding: str = "utf-8", require_letter: bool = True) -> Iterator[dict]:
-    """One record per body sentence: id, letter_id, text, and per task the label and its probability."""
+def predict_letters(
+    run: Path, paths: Sequence[Path], *, encoding: str = "utf-8", require_letter: bool = True, full: bool = False
+) -> Iterator[dict]:
+    """One record per body sentence: id, letter_id, text, and per task the label and its probability.
+
+    ``full`` adds the sentence's context (``section``, ``previous``, ``next``) and
+    ``probabilities``: per task, every class with its probability (for :mod:`toolkit.labels.queue`).
+    """
     run_directory = RunDirectory(run)
     model, config = run_directory.model(), run_directory.config()
     sentences = read_body_sentences(paths, encoding=encoding, require_letter=require_letter)
@@ -33,4 +39,10 @@ def predict_letters(run: Path, paths: Sequence[Path], *, encoding: str = "utf-8"
             best = int(matrix[position].argmax())
             record[task] = classes[best]
             record[f"{task}_probability"] = round(float(matrix[position][best]), 6)
+        if full:
+            record.update(section=row.get("section"), previous=row.get("previous"), next=row.get("next"))
+            record["probabilities"] = {
+                task: {label: round(float(p), 6) for label, p in zip(classes, matrix[position])}
+                for task, (classes, matrix) in per_task.items()
+            }
         yield record

@@ -41,13 +41,15 @@ def store_decisions(
     *,
     annotator: str,
     replace: bool = False,
+    partial: bool = False,
     now: _dt.datetime | None = None,
 ) -> dict[str, dict[str, int]]:
     """Store a reviewer's decisions as the labels of their letters.
 
     Every decision names a sentence id and a label per task. The origin of each label is
     ``accepted`` when it equals the rule-based proposal, else ``manual``. All body sentences of
-    a letter must be decided at once. A sentence that already has a stored label keeps its row
+    a letter must be decided at once, unless ``partial`` (e.g. the sentences an active-learning
+    queue chose): then the letter's other sentences keep their stored labels, or stay unlabelled. A sentence that already has a stored label keeps its row
     when the decision agrees with it; a decision that would change a stored label is refused
     (a :class:`LabelError` naming how many and where) unless ``replace`` is given, and then each
     change is traced as a revision, so curated labels are never overwritten by accident. Nothing
@@ -77,16 +79,19 @@ def store_decisions(
             origin[task] = "accepted" if decision[task] == proposals[sentence_id][task] else "manual"
         row.update({"annotator": annotator, "time": timestamp, "origin": origin, "codebook": schema.codebook})
         rows_by_letter.setdefault(sentence.letter_id, []).append(row)
-    for letter_id, rows in rows_by_letter.items():
-        expected = [s.id for s in sentences if s.letter_id == letter_id]
-        missing = [sentence_id for sentence_id in expected if sentence_id not in seen]
-        if missing:
-            raise LabelError(f"letter {letter_id}: {len(missing)} body sentences have no decision (first: {missing[0]})")
-        order = {sentence_id: index for index, sentence_id in enumerate(expected)}
-        rows.sort(key=lambda row: order[row["id"]])
+    order: dict[str, list[str]] = {}
+    for letter_id in rows_by_letter:
+        order[letter_id] = [s.id for s in sentences if s.letter_id == letter_id]
+        missing = [sentence_id for sentence_id in order[letter_id] if sentence_id not in seen]
+        if missing and not partial:
+            raise LabelError(
+                f"letter {letter_id}: {len(missing)} body sentences have no decision (first: {missing[0]}); "
+                "import a whole letter, or use --partial for some of its sentences"
+            )
     directory = Path(labels_dir) / "annotations"
     merged = {
-        letter_id: _merge_with_stored(directory / f"{letter_id}.jsonl", rows, schema, annotator, timestamp, replace)
+        letter_id: _merge_with_stored(directory / f"{letter_id}.jsonl", rows, order[letter_id], schema, annotator,
+                                      timestamp, replace)
         for letter_id, rows in rows_by_letter.items()
     }
     for letter_id, (rows, _) in merged.items():
@@ -95,14 +100,26 @@ def store_decisions(
 
 
 def _merge_with_stored(
-    path: Path, decided: list[dict[str, Any]], schema: LabelSchema, annotator: str, timestamp: str, replace: bool
+    path: Path,
+    decided: list[dict[str, Any]],
+    sentence_ids: list[str],
+    schema: LabelSchema,
+    annotator: str,
+    timestamp: str,
+    replace: bool,
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """The rows to write for one letter, and how many labels were added, kept and changed."""
+    """The rows to write for one letter, in reading order, and how many labels were added, kept
+    and changed. Stored rows of sentences without a decision stay as they are."""
     stored = {row["id"]: row for row in read_jsonl(path, LabelError)} if path.exists() else {}
+    decisions = {row["id"]: row for row in decided}
     counts = {"added": 0, "kept": 0, "changed": 0}
     rows = []
-    for row in decided:
-        old = stored.pop(row["id"], None)
+    for sentence_id in sentence_ids:
+        row, old = decisions.get(sentence_id), stored.pop(sentence_id, None)
+        if row is None:
+            if old is not None:
+                rows.append(old)
+            continue
         if old is None:
             counts["added"] += 1
             rows.append(row)
@@ -191,10 +208,11 @@ def load_annotations(labels_dir: Path) -> list[dict[str, Any]]:
 
 
 def validate_annotations(
-    schema: LabelSchema, annotations: list[Mapping[str, Any]], sentences: list[Sentence]
+    schema: LabelSchema, annotations: list[Mapping[str, Any]], sentences: list[Sentence], *, complete: bool = False
 ) -> None:
-    """Raise :class:`LabelError` for labels outside the schema, unknown or duplicate ids,
-    and body sentences of an annotated letter that have no label."""
+    """Raise :class:`LabelError` for labels outside the schema and unknown or duplicate ids; with
+    ``complete``, also for body sentences without a label. (A partly labelled letter is a normal
+    state while labelling what an active-learning queue chose; training uses the labelled ones.)"""
     by_id = {sentence.id: sentence for sentence in sentences}
     seen: set[str] = set()
     for row in annotations:
@@ -209,9 +227,8 @@ def validate_annotations(
             if task not in row:
                 raise LabelError(f"{where}: no {task} label")
             schema.check_label(task, row[task], where)
-    labelled_letters = {by_id[sentence_id].letter_id for sentence_id in seen}
-    unlabelled = [s.id for s in sentences if s.letter_id in labelled_letters and s.id not in seen]
-    if unlabelled:
+    unlabelled = [s.id for s in sentences if s.id not in seen]
+    if unlabelled and complete:
         raise LabelError(f"{len(unlabelled)} body sentences are unlabelled (first: {unlabelled[0]})")
 
 
@@ -259,12 +276,12 @@ def store_reliability(
 
 
 def check_labels(labels_dir: Path, schema: LabelSchema, sentences: list[Sentence], *, complete: bool = False) -> dict[str, int]:
-    """Validate the stored labels; with ``complete``, also require every letter to be labelled."""
+    """Validate the stored labels; with ``complete``, also require every body sentence to be labelled."""
     annotations = load_annotations(labels_dir)
-    validate_annotations(schema, annotations, sentences)
     unlabelled_letters = sorted({s.letter_id for s in sentences} - {row["letter_id"] for row in annotations})
     if unlabelled_letters and complete:
         raise LabelError(f"{len(unlabelled_letters)} letters have no labels: {', '.join(unlabelled_letters)}")
+    validate_annotations(schema, annotations, sentences, complete=complete)
     return {"labels": len(annotations), "sentences": len(sentences), "letters": len({s.letter_id for s in sentences})}
 
 

@@ -1,0 +1,272 @@
+"""The ``toolkit labels`` commands: take arguments, call one function of :mod:`toolkit.labels` per
+action, print. Errors a user can fix are raised as :class:`ToolkitError` for ``toolkit.cli``
+to print as one line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import LabelError, ToolkitError
+from .files import print_json as _print_json
+
+__all__ = ["add_label_commands", "run_label_action"]
+
+
+def run_label_action(args: argparse.Namespace) -> int:
+    """Run the parsed ``toolkit labels ACTION``."""
+    return _LABEL_ACTIONS[args.action](args)
+
+
+def _context(args: argparse.Namespace):
+    from .labels.card import LabellingContext
+
+    return LabellingContext.load(args.labels_dir)
+
+
+def _read_decisions(paths: Sequence[Path]) -> list[dict]:
+    from .files import read_jsonl
+
+    rows: list[dict] = []
+    for path in paths:
+        if not path.exists():
+            raise ToolkitError(f"{path}: no such file")
+        rows.extend(read_jsonl(path, LabelError))
+    return rows
+
+
+def _labels_propose(args: argparse.Namespace) -> int:
+    from .labels import propose
+
+    context = _context(args)
+    sentences = context.sentences
+    if args.letters:
+        unknown = set(args.letters) - {s.letter_id for s in sentences}
+        if unknown:
+            raise ToolkitError(f"unknown letter id(s): {', '.join(sorted(unknown))}")
+        sentences = [s for s in sentences if s.letter_id in set(args.letters)]
+    for row in propose(context.schema, sentences):
+        _print_json(row)
+    return 0
+
+
+def _labels_import(args: argparse.Namespace) -> int:
+    from .labels import store_decisions
+
+    context = _context(args)
+    decisions = _read_decisions(args.paths)
+    stored = store_decisions(context.labels_dir, context.schema, context.sentences, decisions, annotator=args.annotator,
+                             replace=args.replace, partial=args.partial)
+    for letter_id, counts in sorted(stored.items()):
+        print(f"{letter_id}: {counts['added']} added, {counts['kept']} kept, {counts['changed']} changed "
+              f"(by {args.annotator})")
+    return 0
+
+
+def _labels_import_reliability(args: argparse.Namespace) -> int:
+    from .labels import store_reliability
+
+    context = _context(args)
+    count = store_reliability(context.labels_dir, context.schema, context.sentences, _read_decisions(args.paths),
+                              annotator=args.annotator)
+    print(f"stored {count} blind re-labels by {args.annotator}")
+    return 0
+
+
+def _labels_revise(args: argparse.Namespace) -> int:
+    from .labels import apply_revisions
+
+    context = _context(args)
+    count = apply_revisions(context.labels_dir, context.schema, context.sentences, _read_decisions(args.paths),
+                            reviser=args.annotator)
+    print(f"applied {count} revisions by {args.annotator}")
+    return 0
+
+
+def _labels_validate(args: argparse.Namespace) -> int:
+    from .labels import check_labels
+
+    context = _context(args)
+    summary = check_labels(context.labels_dir, context.schema, context.sentences, complete=args.complete)
+    print(f"ok: {summary['labels']} labels for {summary['sentences']} body sentences in {summary['letters']} letters")
+    return 0
+
+
+def _labels_export(args: argparse.Namespace) -> int:
+    from .labels import export_rows
+
+    context = _context(args)
+    for row in export_rows(context.labels_dir, context.schema, context.sentences):
+        _print_json(row)
+    return 0
+
+
+def _labels_agreement(args: argparse.Namespace) -> int:
+    from .corpus import default_labels_dir
+    from .labels import agreement_with_reliability, load_schema
+    from .report import agreement_markdown
+
+    labels_dir = args.labels_dir or default_labels_dir()
+    results = agreement_with_reliability(labels_dir, load_schema(labels_dir), args.exclude_letters, args.against)
+    print(json.dumps(results, indent=2) if args.json else agreement_markdown(results))
+    return 0
+
+
+def _labels_issues(args: argparse.Namespace) -> int:
+    from .labels.quality import find_label_issues, issues_markdown
+
+    if args.limit is not None and args.limit < 1:
+        raise ToolkitError(f"--limit: must be a positive number, got {args.limit}")
+    result = find_label_issues(args.run, task=args.task)
+    if args.markdown:
+        print(issues_markdown(result, args.limit))
+        return 0
+    for issue in result["issues"][: args.limit]:
+        _print_json(issue)
+    print(
+        f"{len(result['issues'])} of {result['sentences']} sentences flagged for {result['task']}; fill in 'new' and 'rule' "
+        "for the labels that are wrong, delete the other lines, then: toolkit labels revise FILE --annotator NAME",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _labels_stats(args: argparse.Namespace) -> int:
+    print(_context(args).statistics_markdown())
+    return 0
+
+
+def _labels_card(args: argparse.Namespace) -> int:
+    from .labels import load_annotations
+    from .labels.card import update_card
+    from .labels.style import corpus_style, style_markdown
+
+    context = _context(args)
+    genres = {letter.id: letter.provenance.get("forum") or "original" for letter in context.letters}
+    style = corpus_style(context.letters, load_annotations(context.labels_dir), context.schema.task_names)
+    print(style_markdown(style, context.schema.task_names, genres))
+    print(f"updated {update_card(context)}", file=sys.stderr)
+    return 0
+
+
+def _labels_queue(args: argparse.Namespace) -> int:
+    from .corpus import default_labels_dir
+    from .labels import load_annotations
+    from .labels.queue import select_queue
+    from .predict import predict_letters
+
+    if args.k < 1:
+        raise ToolkitError(f"--k: must be a positive number, got {args.k}")
+    if args.strategy == "cleanlab":
+        return _cleanlab_queue(args)
+    if not args.paths:
+        raise ToolkitError("give the letters to choose from (files, or corpus directories from `toolkit ingest`)")
+    labelled = {row["id"] for row in load_annotations(args.labels_dir or default_labels_dir())}
+    records = list(predict_letters(args.run, args.paths, encoding=args.encoding, full=True))
+    tasks = (args.task or sorted(records[0]["probabilities"])) if records else []
+    for task in tasks:
+        if records and task not in records[0]["probabilities"]:
+            raise ToolkitError(f"{args.run} predicts {', '.join(sorted(records[0]['probabilities']))}, not {task!r}")
+    rows = [{key: value for key, value in record.items() if not key.endswith("_probability") and key not in tasks}
+            for record in records]
+    queue = select_queue(rows, tasks=tasks, k=args.k, strategy=args.strategy, source=f"model:{Path(args.run).name}",
+                         diverse=args.diverse, seed=args.seed, exclude=labelled)
+    for row in queue:
+        _print_json(row)
+    print(f"queued {len(queue)} of {len(records) - len(labelled & {r['id'] for r in records})} unlabelled sentences "
+          f"({args.strategy}{', diverse' if args.diverse else ''})", file=sys.stderr)
+    return 0
+
+
+def _cleanlab_queue(args: argparse.Namespace) -> int:
+    """Stored labels to look at again, the most doubtful first (the run must be out-of-sample)."""
+    from .labels.quality import find_label_issues
+
+    result = find_label_issues(args.run, task=args.task[0] if args.task else None)
+    for rank, issue in enumerate(result["issues"][: args.k], 1):
+        _print_json({"rank": rank, "id": issue["id"], "letter_id": issue["letter_id"], "text": issue["text"],
+                     "score": round(1 - issue["label_quality"], 6), "strategy": "cleanlab",
+                     "stored": {result["task"]: issue["old"]}, "proposal": {result["task"]: issue["suggested"]},
+                     "confidence": {result["task"]: issue["suggested_probability"]},
+                     "source": {result["task"]: f"model:{Path(args.run).name}"}})
+    print(f"queued {min(args.k, len(result['issues']))} of {len(result['issues'])} flagged stored labels for "
+          f"{result['task']} (review them with `labels revise`)", file=sys.stderr)
+    return 0
+
+
+_LABEL_ACTIONS = {
+    "propose": _labels_propose,
+    "import": _labels_import,
+    "import-reliability": _labels_import_reliability,
+    "revise": _labels_revise,
+    "validate": _labels_validate,
+    "export": _labels_export,
+    "agreement": _labels_agreement,
+    "stats": _labels_stats,
+    "card": _labels_card,
+    "issues": _labels_issues,
+    "queue": _labels_queue,
+}
+
+
+_LABEL_HELP = (
+    ("propose", "print rule-based proposals (one JSON object per body sentence) for review"),
+    ("import", "store a reviewer's decisions (JSONL: id + one label per task) as the letters' labels"),
+    ("import-reliability", "store blind re-labels of a sample for the agreement figures"),
+    ("revise", "apply a review pass's changes (JSONL: id, task, old, new, rule), keeping a trace"),
+    ("validate", "check the stored labels against the schema and the corpus"),
+    ("export", "print one JSON object per labelled body sentence"),
+    ("agreement", "Cohen's kappa and Krippendorff's alpha per task from the stored labels"),
+    ("stats", "counts per class and per letter (markdown)"),
+    ("card", "regenerate the counts and agreement section of labels/README.md"),
+    ("issues", "likely label errors (cleanlab) from a leave-letters-out run, as changes for `labels revise`"),
+    ("queue", "the unlabelled sentences to label next (active learning), as proposals from a run's model"),
+)
+
+
+def add_label_commands(commands) -> None:
+    """The ``labels`` command and its actions, on the ``toolkit`` parser's subcommands."""
+    labels = commands.add_parser("labels", help="label workflow: propose, import, validate, export, agreement, stats, card")
+    actions = labels.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for name, help_text in _LABEL_HELP:
+        action = actions.add_parser(name, help=help_text)
+        action.add_argument("--labels-dir", type=Path, default=None)
+        if name in ("import", "import-reliability", "revise"):
+            action.add_argument("paths", nargs="+", type=Path, metavar="DECISIONS.jsonl")
+            action.add_argument("--annotator", required=True, help="who made these decisions")
+        if name == "import":
+            action.add_argument("--replace", action="store_true",
+                                help="change labels that are already stored (each change traced as a revision)")
+            action.add_argument("--partial", action="store_true",
+                                help="decisions for some sentences of a letter (e.g. a queue), not the whole letter")
+        if name == "propose":
+            action.add_argument("--letters", nargs="*", help="only these letter ids")
+        if name == "validate":
+            action.add_argument("--complete", action="store_true", help="also require every body sentence to be labelled")
+        if name == "issues":
+            action.add_argument("run", type=Path, help="a run directory whose predictions are out-of-sample (LOO or k-fold)")
+            action.add_argument("--task", help="the task, when the run has several (multi-task)")
+            action.add_argument("--limit", type=int, default=None, help="at most this many, the most doubtful first")
+            action.add_argument("--markdown", action="store_true", help="a review table instead of JSON lines")
+        if name == "queue":
+            action.add_argument("paths", nargs="*", type=Path, metavar="PATH",
+                                help="letters to choose from: files, or corpus directories written by `toolkit ingest`")
+            action.add_argument("--run", type=Path, required=True, help="the run whose model proposes and scores")
+            action.add_argument("--k", type=int, default=50, help="how many sentences (default 50)")
+            action.add_argument("--strategy", default="uncertainty",
+                                choices=["uncertainty", "margin", "entropy", "random", "cleanlab"],
+                                help="how to rank; cleanlab re-queues stored labels an out-of-sample run doubts")
+            action.add_argument("--diverse", action="store_true", help="spread over letters and predicted classes")
+            action.add_argument("--task", action="append", help="score this task only (repeatable; default: all the run has)")
+            action.add_argument("--seed", type=int, default=0, help="seed of the random strategy")
+            action.add_argument("--encoding", default="utf-8")
+        if name == "agreement":
+            action.add_argument("--json", action="store_true")
+            action.add_argument("--exclude-letters", nargs="*", default=[], help="leave these letters out")
+            action.add_argument("--against", choices=["stored", "first-pass"], default="stored",
+                                help="compare with the stored labels or with the first-pass snapshot")
+
+
