@@ -57,13 +57,44 @@ def _labels_import(args: argparse.Namespace) -> int:
     from .labels import store_decisions
 
     context = _context(args)
-    decisions = _read_decisions(args.paths)
-    stored = store_decisions(context.labels_dir, context.schema, context.sentences, decisions, annotator=args.annotator,
-                             replace=args.replace, partial=args.partial)
-    for letter_id, counts in sorted(stored.items()):
-        print(f"{letter_id}: {counts['added']} added, {counts['kept']} kept, {counts['changed']} changed "
-              f"(by {args.annotator})")
+    if args.format == "jsonl":
+        if not args.annotator:
+            raise ToolkitError("--annotator: say who made these decisions")
+        groups = {args.annotator: _read_decisions(args.paths)}
+        partial = args.partial
+    else:
+        groups = {}
+        for decision in _read_tool_export(args.paths, args.format, context.schema):
+            groups.setdefault(args.annotator or decision.pop("annotator"), []).append(decision)
+        partial = True  # a tool's export holds the sentences someone submitted, not whole letters
+        if not groups:
+            raise ToolkitError(f"{', '.join(map(str, args.paths))}: no submitted annotations to import")
+    for annotator, decisions in groups.items():
+        stored = store_decisions(context.labels_dir, context.schema, context.sentences, decisions, annotator=annotator,
+                                 replace=args.replace, partial=partial)
+        for letter_id, counts in sorted(stored.items()):
+            print(f"{letter_id}: {counts['added']} added, {counts['kept']} kept, {counts['changed']} changed "
+                  f"(by {annotator})")
     return 0
+
+
+def _read_tool_export(paths: Sequence[Path], kind: str, schema) -> list[dict]:
+    """Decisions from Label Studio or Argilla export files (JSON lists of tasks or records)."""
+    from .labels.interchange import decisions_from_argilla, decisions_from_label_studio
+
+    decisions: list[dict] = []
+    for path in paths:
+        if not path.exists():
+            raise ToolkitError(f"{path}: no such file")
+        try:
+            items = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as error:
+            raise ToolkitError(f"{path}: not a JSON export ({error})") from None
+        if not isinstance(items, list):
+            raise ToolkitError(f"{path}: a {kind} export is a JSON list of {'tasks' if kind == 'label-studio' else 'records'}")
+        read = decisions_from_label_studio if kind == "label-studio" else decisions_from_argilla
+        decisions += read(items, schema)
+    return decisions
 
 
 def _labels_import_reliability(args: argparse.Namespace) -> int:
@@ -99,9 +130,60 @@ def _labels_export(args: argparse.Namespace) -> int:
     from .labels import export_rows
 
     context = _context(args)
-    for row in export_rows(context.labels_dir, context.schema, context.sentences):
-        _print_json(row)
+    if args.format == "jsonl":
+        for row in export_rows(context.labels_dir, context.schema, context.sentences):
+            _print_json(row)
+        return 0
+    if not args.out:
+        raise ToolkitError(f"--out: a directory for the {args.format} files")
+    rows = _rows_to_label(args, context)
+    written = _write_tool_files(args.out, args.format, rows, context.schema)
+    print(f"wrote {len(rows)} sentences for {args.format}: {', '.join(str(path) for path in written)}")
     return 0
+
+
+def _rows_to_label(args: argparse.Namespace, context) -> list[dict]:
+    """The sentences to hand to a labelling tool: a queue file, or whole letters with proposals
+    (their stored labels where they have them, else the rule-based proposals)."""
+    from .files import read_jsonl
+    from .labels import load_annotations, propose
+
+    if args.queue:
+        return read_jsonl(args.queue, LabelError)
+    if not args.letters:
+        raise ToolkitError("say what to export: --queue FILE (from `labels queue`) or --letters ID …")
+    unknown = set(args.letters) - {s.letter_id for s in context.sentences}
+    if unknown:
+        raise ToolkitError(f"unknown letter id(s): {', '.join(sorted(unknown))}")
+    sentences = [s for s in context.sentences if s.letter_id in set(args.letters)]
+    stored = {row["id"]: row for row in load_annotations(context.labels_dir)}
+    tasks = context.schema.task_names
+    rows = []
+    for position, (sentence, proposal) in enumerate(zip(sentences, propose(context.schema, sentences))):
+        start, source = (stored[sentence.id], "stored") if sentence.id in stored else (proposal, "rule")
+        before = sentences[position - 1] if position else None
+        after = sentences[position + 1] if position + 1 < len(sentences) else None
+        rows.append({"id": sentence.id, "letter_id": sentence.letter_id, "text": sentence.text, "section": sentence.section,
+                     "previous": before.text if before and before.letter_id == sentence.letter_id else None,
+                     "next": after.text if after and after.letter_id == sentence.letter_id else None,
+                     "proposal": {task: start[task] for task in tasks}, "source": {task: source for task in tasks}})
+    return rows
+
+
+def _write_tool_files(out: Path, kind: str, rows: list[dict], schema) -> list[Path]:
+    from .files import write_atomically
+    from .labels.interchange import argilla_records, argilla_settings, label_studio_config, label_studio_tasks
+
+    out.mkdir(parents=True, exist_ok=True)
+    if kind == "label-studio":
+        files = {"tasks.json": json.dumps(label_studio_tasks(rows, schema), ensure_ascii=False, indent=1),
+                 "labeling-config.xml": label_studio_config(schema)}
+    else:
+        files = {"records.json": json.dumps(argilla_records(rows, schema), ensure_ascii=False, indent=1),
+                 "settings.json": json.dumps(argilla_settings(schema), ensure_ascii=False, indent=1)}
+    for name, text in files.items():
+        write_atomically(out / name, text)
+    return [out / name for name in files]
 
 
 def _labels_agreement(args: argparse.Namespace) -> int:
@@ -236,7 +318,15 @@ def add_label_commands(commands) -> None:
         action.add_argument("--labels-dir", type=Path, default=None)
         if name in ("import", "import-reliability", "revise"):
             action.add_argument("paths", nargs="+", type=Path, metavar="DECISIONS.jsonl")
-            action.add_argument("--annotator", required=True, help="who made these decisions")
+            action.add_argument("--annotator", required=name != "import",
+                                help="who made these decisions (for a tool's export: instead of its users)")
+        if name in ("import", "export"):
+            action.add_argument("--format", choices=["jsonl", "label-studio", "argilla"], default="jsonl",
+                                help="JSON lines (default), or a Label Studio / Argilla JSON export or project files")
+        if name == "export":
+            action.add_argument("--out", type=Path, help="directory for the label-studio or argilla files")
+            action.add_argument("--queue", type=Path, help="the sentences of a `labels queue` file, with its proposals")
+            action.add_argument("--letters", nargs="*", help="whole letters, starting from stored labels or rule proposals")
         if name == "import":
             action.add_argument("--replace", action="store_true",
                                 help="change labels that are already stored (each change traced as a revision)")

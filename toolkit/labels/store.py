@@ -77,7 +77,9 @@ def store_decisions(
             schema.check_label(task, decision[task], f"decision {number} ({sentence_id})")
             row[task] = decision[task]
             origin[task] = "accepted" if decision[task] == proposals[sentence_id][task] else "manual"
-        row.update({"annotator": annotator, "time": timestamp, "origin": origin, "codebook": schema.codebook})
+        # A decision may carry the time it was made (e.g. in a labelling tool's export).
+        row.update({"annotator": annotator, "time": decision.get("time") or timestamp, "origin": origin,
+                    "codebook": schema.codebook})
         rows_by_letter.setdefault(sentence.letter_id, []).append(row)
     order: dict[str, list[str]] = {}
     for letter_id in rows_by_letter:
