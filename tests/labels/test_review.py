@@ -108,14 +108,19 @@ def test_the_widget_drives_the_session(tiny_labels_dir, tmp_path):
     _unlabel(tiny_labels_dir)
     session = ReviewSession.for_letter(tiny_labels_dir, LETTER)
     view = session.widget(tmp_path / "decisions.jsonl")
-    header, sentence, *controls, buttons, status = view.children
+    header, sentence, *controls, definitions, buttons, status = view.children
     menus = {menu.description: menu for menu in controls if isinstance(menu, widgets.Dropdown)}
-    previous_button, next_button, save_button = buttons.children
+    previous_button, next_button, undo_button, save_button = buttons.children
     assert set(menus) == {"topic", "actor", "stance"} and "1 / 8" in header.value
     assert session.items[0].text.split()[0] in sentence.value
 
+    before = session.choices[0]["stance"]
     menus["stance"].value = "neutral" if session.choices[0]["stance"] != "neutral" else "support"
     chosen = menus["stance"].value
+    assert f"stance</b> = {chosen}" in definitions.value and "(from rule)" in definitions.value
+    undo_button.click()
+    assert session.choices[0]["stance"] == before and menus["stance"].value == before
+    menus["stance"].value = chosen
     save_button.click()
     assert "have not been looked at" in status.value and not (tmp_path / "decisions.jsonl").exists()
     for _ in range(10):  # past the end stays on the last sentence
@@ -127,3 +132,51 @@ def test_the_widget_drives_the_session(tiny_labels_dir, tmp_path):
     assert "toolkit labels import" in status.value
     rows = [json.loads(line) for line in (tmp_path / "decisions.jsonl").read_text(encoding="utf-8").splitlines()]
     assert rows[0]["stance"] == chosen and len(rows) == 8
+
+
+_KILLED_REVIEWER = """
+import sys
+from toolkit.labels.review import ReviewSession
+session = ReviewSession.for_letter(sys.argv[1], sys.argv[2], log=sys.argv[3], annotator="ann")
+session.choose(0, "stance", "critical")
+session.choose(1, "actor", "eu")
+session.choose(1, "actor", "nato")
+session.undo()
+session.set_rule(2, "S6")
+print("confirmed", flush=True)
+sys.stdin.read()  # wait to be killed
+"""
+
+
+def test_a_killed_review_loses_no_confirmed_decision(tiny_labels_dir, tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    log = tmp_path / "review.log.jsonl"
+    process = subprocess.Popen([sys.executable, "-c", _KILLED_REVIEWER, str(tiny_labels_dir), LETTER, str(log)],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline().strip() == "confirmed"
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    with log.open("a", encoding="utf-8") as handle:
+        handle.write('{"time": "2026-')  # a record torn by the crash: it never took effect
+    resumed = ReviewSession.for_letter(tiny_labels_dir, LETTER, log=log, annotator="ann")
+    assert resumed.choices[0]["stance"] == "critical"
+    assert resumed.choices[1]["actor"] == "eu"  # the undo of "nato" is in the log too
+    assert resumed.rules[2] == "S6" and {0, 1} <= resumed.seen
+    records = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()[:-1]]
+    assert [r["action"] for r in records if r["action"] != "seen"] == ["choose", "choose", "choose", "undo", "rule"]
+    assert all(r["annotator"] == "ann" and r["codebook"] == resumed.schema.codebook for r in records)
+    assert records[0]["source"] in ("stored", "rule")
+
+
+def test_a_queue_is_reviewed_and_saved_for_a_partial_import(tiny_labels_dir, tmp_path):
+    rows = [json.loads(line) for line in next((tiny_labels_dir / "annotations").glob("*.jsonl")).read_text().splitlines()][:3]
+    queue = [{"id": r["id"], "letter_id": r["letter_id"], "text": r["text"], "proposal": {"stance": "support"},
+              "source": {"stance": "model:run-x"}} for r in rows]
+    session = ReviewSession.for_queue(tiny_labels_dir, queue, log=tmp_path / "log.jsonl", annotator="ann")
+    assert session.items[0].source["stance"] == "model:run-x" and session.items[0].start["stance"] == "support"
+    session.choose(1, "stance", "critical")
+    saved = session.save(tmp_path / "queue-decisions.jsonl")
+    assert saved["rows"] == 1 and "--partial" in saved["command"]
