@@ -279,6 +279,32 @@ def _cleanlab_queue(args: argparse.Namespace) -> int:
     return 0
 
 
+def _labels_simulate(args: argparse.Namespace) -> int:
+    from .config import load_config
+    from .dataset import load_labelled_table
+    from .experiment import build_model
+    from .files import write_atomically
+    from .simulate import plot_learning_curves, simulate_active_learning
+
+    config = load_config(args.config, [f"task={args.task}"])
+    table = load_labelled_table(args.labels_dir, config.data.parts)
+    result = simulate_active_learning(
+        table, config, strategies=args.strategy or ["random", "uncertainty", "margin", "entropy"], budget=args.budget,
+        step=args.step, start=args.start, seeds=args.seeds, build=build_model,
+        progress=None if args.quiet else (lambda message: print(message, file=sys.stderr)),
+    )
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_atomically(args.out / f"active-learning-{args.task}.json", json.dumps(result, indent=1))
+    plot = plot_learning_curves(result, args.out / f"active-learning-{args.task}.png")
+    print(f"whole pool ({result['pool_sentences']} sentences): macro-F1 {result['full_pool_macro_f1']:.3f}; "
+          f"labels to reach 95% of it (mean of {len(result['seeds'])} seeds):")
+    for strategy, curve in result["curves"].items():
+        needed = curve["labels_to_reach_95%"]
+        print(f"  {strategy:12} {needed if needed is not None else f'more than {args.budget}'}")
+    print(f"{args.out / f'active-learning-{args.task}.json'}; {plot}")
+    return 0
+
+
 _LABEL_ACTIONS = {
     "propose": _labels_propose,
     "import": _labels_import,
@@ -291,6 +317,7 @@ _LABEL_ACTIONS = {
     "card": _labels_card,
     "issues": _labels_issues,
     "queue": _labels_queue,
+    "simulate": _labels_simulate,
 }
 
 
@@ -306,6 +333,7 @@ _LABEL_HELP = (
     ("card", "regenerate the counts and agreement section of labels/README.md"),
     ("issues", "likely label errors (cleanlab) from a leave-letters-out run, as changes for `labels revise`"),
     ("queue", "the unlabelled sentences to label next (active learning), as proposals from a run's model"),
+    ("simulate", "replay labelling on the corpus: learning curves per queue strategy (JSON and PNG)"),
 )
 
 
@@ -353,6 +381,18 @@ def add_label_commands(commands) -> None:
             action.add_argument("--task", action="append", help="score this task only (repeatable; default: all the run has)")
             action.add_argument("--seed", type=int, default=0, help="seed of the random strategy")
             action.add_argument("--encoding", default="utf-8")
+        if name == "simulate":
+            action.add_argument("--task", required=True, help="the task to simulate labelling for")
+            action.add_argument("--strategy", action="append", choices=["random", "uncertainty", "margin", "entropy"],
+                                help="repeatable (default: all four)")
+            action.add_argument("--budget", type=int, default=1000, help="labelled sentences at the end (default 1000)")
+            action.add_argument("--step", type=int, default=100, help="sentences labelled per round (default 100)")
+            action.add_argument("--start", type=int, default=100, help="random sentences to start from (default 100)")
+            action.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+            action.add_argument("--config", type=Path, default=Path(__file__).resolve().parents[1] / "experiments" / "tfidf-loo.yaml",
+                                help="the model (default: the main job's, experiments/tfidf-loo.yaml)")
+            action.add_argument("--out", type=Path, default=Path("runs/active-learning"))
+            action.add_argument("--quiet", action="store_true")
         if name == "agreement":
             action.add_argument("--json", action="store_true")
             action.add_argument("--exclude-letters", nargs="*", default=[], help="leave these letters out")
