@@ -305,6 +305,47 @@ def _labels_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _labels_disagreements(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from .corpus import default_labels_dir
+    from .labels import load_annotations, load_reliability, load_schema
+    from .labels.agreement import disagreements
+    from .report import markdown_table
+
+    labels_dir = args.labels_dir or default_labels_dir()
+    schema = load_schema(labels_dir)
+    if bool(args.annotator_with) == bool(args.run):
+        raise ToolkitError("compare the stored labels --with ANNOTATOR (a blind re-labeller) or with a --run's predictions")
+    if args.annotator_with:
+        second = load_reliability(labels_dir)
+        if args.annotator_with not in second:
+            raise ToolkitError(f"no re-labels by {args.annotator_with!r}; there are: {', '.join(sorted(second)) or 'none'}")
+        other, name = second[args.annotator_with], args.annotator_with
+    else:
+        from .run_dir import RunDirectory
+
+        predictions = RunDirectory(args.run).predictions()
+        seed = min((row["seed"] for row in predictions), default=0)
+        merged: dict[str, dict] = {}
+        for row in predictions:
+            if row["seed"] == seed:
+                merged.setdefault(row["id"], {"id": row["id"]})[row["task"]] = row["predicted"]
+        other, name = list(merged.values()), f"model:{Path(args.run).name}"
+    tasks = args.task or list(schema.task_names)
+    rows = disagreements(load_annotations(labels_dir), other, tasks, name)
+    if args.markdown:
+        pairs = Counter((row["task"], row["old"], row["other"]["label"]) for row in rows)
+        print(markdown_table(["task", "stored", name, "sentences"],
+                             [[task, old, new, count] for (task, old, new), count in pairs.most_common()]))
+        return 0
+    for row in rows:
+        _print_json(row)
+    print(f"{len(rows)} disagreements with {name}; fill in 'new' (and 'rule' or 'reason') for each, then: "
+          "toolkit labels revise FILE --annotator ADJUDICATOR", file=sys.stderr)
+    return 0
+
+
 _LABEL_ACTIONS = {
     "propose": _labels_propose,
     "import": _labels_import,
@@ -318,6 +359,7 @@ _LABEL_ACTIONS = {
     "issues": _labels_issues,
     "queue": _labels_queue,
     "simulate": _labels_simulate,
+    "disagreements": _labels_disagreements,
 }
 
 
@@ -334,6 +376,7 @@ _LABEL_HELP = (
     ("issues", "likely label errors (cleanlab) from a leave-letters-out run, as changes for `labels revise`"),
     ("queue", "the unlabelled sentences to label next (active learning), as proposals from a run's model"),
     ("simulate", "replay labelling on the corpus: learning curves per queue strategy (JSON and PNG)"),
+    ("disagreements", "stored labels vs a second annotator or a run, for adjudication through `labels revise`"),
 )
 
 
@@ -381,6 +424,11 @@ def add_label_commands(commands) -> None:
             action.add_argument("--task", action="append", help="score this task only (repeatable; default: all the run has)")
             action.add_argument("--seed", type=int, default=0, help="seed of the random strategy")
             action.add_argument("--encoding", default="utf-8")
+        if name == "disagreements":
+            action.add_argument("--with", dest="annotator_with", help="a blind re-labeller under reliability/")
+            action.add_argument("--run", type=Path, help="a run whose predictions to compare with")
+            action.add_argument("--task", action="append", help="only this task (repeatable)")
+            action.add_argument("--markdown", action="store_true", help="a table of disagreeing pairs instead")
         if name == "simulate":
             action.add_argument("--task", required=True, help="the task to simulate labelling for")
             action.add_argument("--strategy", action="append", choices=["random", "uncertainty", "margin", "entropy"],

@@ -12,7 +12,7 @@ from ..errors import LabelError
 from .schema import LabelSchema
 from .store import load_annotations, load_first_pass_snapshot, load_reliability
 
-__all__ = ["agreement", "agreement_with_reliability"]
+__all__ = ["agreement", "agreement_with_reliability", "disagreements"]
 
 
 def agreement(first: Mapping[str, Mapping[str, Any]], second: Mapping[str, Mapping[str, Any]], tasks: Iterable[str]) -> dict[str, dict[str, float]]:
@@ -58,3 +58,26 @@ def agreement_with_reliability(
     if not second:
         raise LabelError(f"no blind re-labels under {Path(labels_dir) / 'reliability'}")
     return {name: agreement(first, {row["id"]: row for row in rows}, schema.task_names) for name, rows in second.items()}
+
+
+def disagreements(
+    stored: Sequence[Mapping[str, Any]], other: Sequence[Mapping[str, Any]], tasks: Iterable[str], other_name: str
+) -> list[dict[str, Any]]:
+    """Every (sentence, task) where ``other`` (a second annotator's labels, or a run's
+    predictions as ``{"id", task: label}``) differs from the stored label, as lines for an
+    adjudicator: ``labels revise`` format with ``new`` and ``rule`` left empty, and the other
+    label beside it. The adjudicator fills in ``new`` (either label, or a third) with the rule or
+    reason; ``labels revise --annotator NAME`` then records who decided, what and why. A kept
+    stored label is recorded too (``new`` equal to ``old``)."""
+    by_id = {row["id"]: row for row in stored}
+    rows = []
+    for row in other:
+        mine = by_id.get(row["id"])
+        if mine is None:
+            continue
+        for task in tasks:
+            if task in row and row[task] != mine[task]:
+                rows.append({"id": row["id"], "task": task, "old": mine[task], "new": None, "rule": None,
+                             "other": {"by": other_name, "label": row[task]}, "letter_id": mine["letter_id"],
+                             "text": mine["text"]})
+    return rows
