@@ -238,7 +238,7 @@ def _labels_queue(args: argparse.Namespace) -> int:
     from .corpus import default_labels_dir
     from .labels import load_annotations
     from .labels.queue import select_queue
-    from .predict import predict_letters
+    from .predict import predict_for_queue
 
     if args.k < 1:
         raise ToolkitError(f"--k: must be a positive number, got {args.k}")
@@ -247,14 +247,12 @@ def _labels_queue(args: argparse.Namespace) -> int:
     if not args.paths:
         raise ToolkitError("give the letters to choose from (files, or corpus directories from `toolkit ingest`)")
     labelled = {row["id"] for row in load_annotations(args.labels_dir or default_labels_dir())}
-    records = list(predict_letters(args.run, args.paths, encoding=args.encoding, full=True))
-    tasks = (args.task or sorted(records[0]["probabilities"])) if records else []
-    for task in tasks:
-        if records and task not in records[0]["probabilities"]:
-            raise ToolkitError(f"{args.run} predicts {', '.join(sorted(records[0]['probabilities']))}, not {task!r}")
-    rows = [{key: value for key, value in record.items() if not key.endswith("_probability") and key not in tasks}
-            for record in records]
-    queue = select_queue(rows, tasks=tasks, k=args.k, strategy=args.strategy, source=f"model:{Path(args.run).name}",
+    records, sources = predict_for_queue(args.run, args.paths, encoding=args.encoding)
+    tasks = args.task or sorted(sources)
+    unknown = [task for task in tasks if task not in sources]
+    if unknown:
+        raise ToolkitError(f"the runs predict {', '.join(sorted(sources))}, not {', '.join(unknown)}")
+    queue = select_queue(records, tasks=tasks, k=args.k, strategy=args.strategy, source=sources,
                          diverse=args.diverse, seed=args.seed, exclude=labelled)
     for row in queue:
         _print_json(row)
@@ -267,13 +265,16 @@ def _cleanlab_queue(args: argparse.Namespace) -> int:
     """Stored labels to look at again, the most doubtful first (the run must be out-of-sample)."""
     from .labels.quality import find_label_issues
 
-    result = find_label_issues(args.run, task=args.task[0] if args.task else None)
+    if len(args.run) != 1:
+        raise ToolkitError("--strategy cleanlab takes one out-of-sample --run")
+    run = args.run[0]
+    result = find_label_issues(run, task=args.task[0] if args.task else None)
     for rank, issue in enumerate(result["issues"][: args.k], 1):
         _print_json({"rank": rank, "id": issue["id"], "letter_id": issue["letter_id"], "text": issue["text"],
                      "score": round(1 - issue["label_quality"], 6), "strategy": "cleanlab",
                      "stored": {result["task"]: issue["old"]}, "proposal": {result["task"]: issue["suggested"]},
                      "confidence": {result["task"]: issue["suggested_probability"]},
-                     "source": {result["task"]: f"model:{Path(args.run).name}"}})
+                     "source": {result["task"]: f"model:{Path(run).name}"}})
     print(f"queued {min(args.k, len(result['issues']))} of {len(result['issues'])} flagged stored labels for "
           f"{result['task']} (review them with `labels revise`)", file=sys.stderr)
     return 0
@@ -415,7 +416,8 @@ def add_label_commands(commands) -> None:
         if name == "queue":
             action.add_argument("paths", nargs="*", type=Path, metavar="PATH",
                                 help="letters to choose from: files, or corpus directories written by `toolkit ingest`")
-            action.add_argument("--run", type=Path, required=True, help="the run whose model proposes and scores")
+            action.add_argument("--run", type=Path, action="append", required=True,
+                                help="a run whose model proposes and scores (repeatable: one run per task)")
             action.add_argument("--k", type=int, default=50, help="how many sentences (default 50)")
             action.add_argument("--strategy", default="uncertainty",
                                 choices=["uncertainty", "margin", "entropy", "random", "cleanlab"],

@@ -9,9 +9,10 @@ from pathlib import Path
 
 from .corpus import read_body_sentences
 from .dataset import sentence_inputs
+from .errors import ToolkitError
 from .run_dir import RunDirectory
 
-__all__ = ["predict_letters"]
+__all__ = ["predict_for_queue", "predict_letters"]
 
 
 def predict_letters(
@@ -46,3 +47,22 @@ def predict_letters(
                 for task, (classes, matrix) in per_task.items()
             }
         yield record
+
+
+def predict_for_queue(
+    runs: Sequence[Path], paths: Sequence[Path], *, encoding: str = "utf-8"
+) -> tuple[list[dict], dict[str, str]]:
+    """The body sentences of ``paths`` with every class probability of each run's tasks (one run
+    per task, or a multi-task run), and the run that scores each task (``model:<run name>``)."""
+    merged: dict[str, dict] = {}
+    sources: dict[str, str] = {}
+    for run in runs:
+        for record in predict_letters(run, paths, encoding=encoding, full=True):
+            row = merged.setdefault(record["id"], {key: record[key] for key in
+                                                   ("id", "letter_id", "part", "text", "section", "previous", "next")})
+            for task, probabilities in record["probabilities"].items():
+                if task in sources and sources[task] != f"model:{Path(run).name}":
+                    raise ToolkitError(f"two runs predict {task}: {sources[task][6:]} and {Path(run).name}; give one per task")
+                sources[task] = f"model:{Path(run).name}"
+                row.setdefault("probabilities", {})[task] = probabilities
+    return list(merged.values()), sources

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -74,18 +75,21 @@ def test_the_labelling_loop_from_queue_to_a_second_run(tiny_labels_dir, tmp_path
     first = run_cli("run", "experiments/tfidf-loo.yaml", *common)
     assert first.returncode == 0, first.stderr
     run = first.stdout.strip().splitlines()[-1]
+    actor = run_cli("run", "experiments/tfidf-loo.yaml", *[arg.replace("task=stance", "task=actor") for arg in common])
+    actor_run = actor.stdout.strip().splitlines()[-1]
 
-    queued = run_cli("labels", "queue", *map(str, new_letters), "--run", run, "--k", "4", "--strategy", "margin",
-                     "--diverse", "--labels-dir", str(tiny_labels_dir))
+    queued = run_cli("labels", "queue", *map(str, new_letters), "--run", run, "--run", actor_run, "--k", "4",
+                     "--strategy", "margin", "--diverse", "--labels-dir", str(tiny_labels_dir))
     assert queued.returncode == 0, queued.stderr
     queue = [json.loads(line) for line in queued.stdout.splitlines()]
     assert len(queue) == 4 and {row["letter_id"] for row in queue} == {path.stem for path in new_letters}
-    assert all(row["source"]["stance"].startswith("model:tfidf-loo") for row in queue)
+    assert all(row["source"]["stance"] == f"model:{Path(run).name}" for row in queue)
+    assert all(row["source"]["actor"] == f"model:{Path(actor_run).name}" and "actor" in row["proposal"] for row in queue)
 
     # The reviewer accepts the stance proposals and sets the other tasks.
     decisions = tmp_path / "decisions.jsonl"
-    decisions.write_text("".join(json.dumps({"id": row["id"], "stance": row["proposal"]["stance"], "topic": "other",
-                                             "actor": "none"}) + "\n" for row in queue), encoding="utf-8")
+    decisions.write_text("".join(json.dumps({"id": row["id"], **row["proposal"], "topic": "other"}) + "\n"
+                                 for row in queue), encoding="utf-8")
     whole = run_cli("labels", "import", str(decisions), "--annotator", "reviewer", "--labels-dir", str(tiny_labels_dir))
     assert whole.returncode != 0 and "--partial" in whole.stderr
     imported = run_cli("labels", "import", str(decisions), "--annotator", "reviewer", "--partial",

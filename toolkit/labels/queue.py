@@ -56,7 +56,7 @@ def select_queue(
     tasks: Sequence[str],
     k: int,
     strategy: str,
-    source: str,
+    source: str | Mapping[str, str],
     diverse: bool = False,
     seed: int = 0,
     exclude: set[str] | frozenset[str] = frozenset(),
@@ -67,7 +67,8 @@ def select_queue(
     ``probabilities[task]`` = ``{class: probability}`` for each of ``tasks``; ``exclude`` holds
     the ids that already have labels. Each queued row keeps the sentence fields and adds
     ``rank``, ``score``, ``strategy``, ``proposal`` (the most probable class per task),
-    ``confidence`` (its probability) and ``source`` per task.
+    ``confidence`` (its probability) and ``source`` per task (``source`` names the model, once
+    or per task).
     """
     if k < 1:
         raise LabelError(f"k must be at least 1, got {k}")
@@ -95,7 +96,7 @@ def select_queue(
             strategy=strategy + ("+diverse" if diverse else ""),
             proposal=proposals[index],
             confidence=confidence[index],
-            source={task: source for task in tasks},
+            source={task: source if isinstance(source, str) else source[task] for task in tasks},
         )
         queue.append(row)
     return queue
