@@ -20,7 +20,7 @@ def test_notebook_is_valid_thin_and_has_no_outputs(path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["01_corpus.ipynb", "02_labels.ipynb"])
+@pytest.mark.parametrize("name", ["01_corpus.ipynb", "02_labels.ipynb", "06_label_real_letters.ipynb"])
 def test_quick_notebooks_execute(name, tmp_path):
     from nbclient import NotebookClient
 
