@@ -347,6 +347,14 @@ def _labels_disagreements(args: argparse.Namespace) -> int:
     return 0
 
 
+def _labels_add_letters(args: argparse.Namespace) -> int:
+    from .corpus import add_letters, default_labels_dir
+
+    added = add_letters(args.labels_dir or default_labels_dir(), args.paths, encoding=args.encoding)
+    print(f"added {len(added)} letters to the corpus: {', '.join(added)}")
+    return 0
+
+
 _LABEL_ACTIONS = {
     "propose": _labels_propose,
     "import": _labels_import,
@@ -361,10 +369,12 @@ _LABEL_ACTIONS = {
     "queue": _labels_queue,
     "simulate": _labels_simulate,
     "disagreements": _labels_disagreements,
+    "add-letters": _labels_add_letters,
 }
 
 
 _LABEL_HELP = (
+    ("add-letters", "add letter files (fetched or ingested) to the labelled corpus, to queue and label them"),
     ("propose", "print rule-based proposals (one JSON object per body sentence) for review"),
     ("import", "store a reviewer's decisions (JSONL: id + one label per task) as the letters' labels"),
     ("import-reliability", "store blind re-labels of a sample for the agreement figures"),
@@ -425,6 +435,9 @@ def add_label_commands(commands) -> None:
             action.add_argument("--diverse", action="store_true", help="spread over letters and predicted classes")
             action.add_argument("--task", action="append", help="score this task only (repeatable; default: all the run has)")
             action.add_argument("--seed", type=int, default=0, help="seed of the random strategy")
+            action.add_argument("--encoding", default="utf-8")
+        if name == "add-letters":
+            action.add_argument("paths", nargs="+", type=Path, metavar="PATH")
             action.add_argument("--encoding", default="utf-8")
         if name == "disagreements":
             action.add_argument("--with", dest="annotator_with", help="a blind re-labeller under reliability/")

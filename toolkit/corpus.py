@@ -35,6 +35,7 @@ from .segment import segment_letter
 __all__ = [
     "CORPUS_FORMAT_VERSION",
     "CorpusEntry",
+    "add_letters",
     "default_labels_dir",
     "iter_letters",
     "load_corpus",
@@ -233,3 +234,49 @@ def read_body_sentences(
             letter = read_letter(path, encoding=encoding, require_letter=require_letter)
             sentences += [s for s in segment_letter(letter) if s.kind == "body"]
     return sentences
+
+
+def add_letters(labels_dir: Path, paths: Iterable[str | Path], *, encoding: str = "utf-8") -> list[str]:
+    """Add letter files (fetched or ingested: text, XML, HTML, PDF) to the labelled corpus of
+    ``labels_dir``: copy each, with the annexes listed beside it, into ``letters/`` and list it in
+    the manifest as an ``original`` letter, so that its sentences can be queued, reviewed and
+    imported. A letter already listed, or a file name already taken, is an error and nothing is
+    written. Returns the ids added."""
+    import yaml
+
+    from .files import write_atomically
+    from .ingest.annexes import annex_files, listed_annex_paths
+
+    letters_dir = Path(labels_dir) / "letters"
+    manifest_path = letters_dir / "manifest.yaml"
+    manifest = yaml.safe_load(manifest_path.read_text(encoding="utf-8")) if manifest_path.exists() else None
+    if not isinstance(manifest, dict):
+        raise IngestError(f"{manifest_path}: no corpus manifest to add letters to")
+    known = {entry["id"] for entry in manifest.get("letters", [])}
+    paths = [Path(path) for path in paths]
+    annexes = listed_annex_paths(paths)
+    copies: list[tuple[Path, Path]] = []
+    added: list[dict[str, Any]] = []
+    for path in paths:
+        if path.resolve() in annexes or path.name.endswith(".annexes.json"):
+            continue
+        letter = read_letter(path, encoding=encoding)
+        if letter.id in known:
+            raise IngestError(f"{path}: letter {letter.id} is already in the corpus")
+        known.add(letter.id)
+        files = [path] + ([path.with_name(f"{path.stem}.annexes.json")] + [a for _, a in annex_files(path)]
+                          if annex_files(path) else [])
+        for source in files:
+            target = letters_dir / source.name
+            if target.exists():
+                raise IngestError(f"{target}: a file of that name is already in the corpus; rename {source.name}")
+            copies.append((source, target))
+        entry: dict[str, Any] = {"id": letter.id, "file": path.name}
+        entry.update({key: getattr(letter, key) for key in _METADATA_FIELDS if getattr(letter, key, None)})
+        entry["provenance"] = {"kind": "original", "how": f"added with `toolkit labels add-letters` from {path.name}"}
+        added.append(entry)
+    for source, target in copies:
+        write_atomically(target, source.read_bytes())
+    manifest["letters"] = list(manifest.get("letters", [])) + added
+    write_atomically(manifest_path, yaml.safe_dump(manifest, allow_unicode=True, sort_keys=False))
+    return [entry["id"] for entry in added]
