@@ -180,3 +180,38 @@ def test_a_queue_is_reviewed_and_saved_for_a_partial_import(tiny_labels_dir, tmp
     session.choose(1, "stance", "critical")
     saved = session.save(tmp_path / "queue-decisions.jsonl")
     assert saved["rows"] == 1 and "--partial" in saved["command"]
+
+
+def test_keyboard_shortcuts_move_choose_undo_and_save(tiny_labels_dir, tmp_path):
+    pytest.importorskip("ipywidgets")
+    from toolkit.labels.review_widget import ReviewWidget
+
+    _unlabel(tiny_labels_dir)
+    session = ReviewSession.for_letter(tiny_labels_dir, LETTER)
+    widget = ReviewWidget(session, tmp_path / "decisions.jsonl")
+    tasks = [task for task in session.schema.task_names if task in session.items[0].start]
+    assert f"keys for <b>{tasks[0]}</b>" in widget.header.value
+    widget.press("t")  # the digits now choose for the second task
+    assert f"keys for <b>{tasks[1]}</b>" in widget.header.value
+    classes = list(session.schema.tasks[tasks[1]].classes)
+    target = 1 if session.choices[0][tasks[1]] == classes[0] else 0
+    before = session.choices[0][tasks[1]]
+    widget.press(str(target + 1))
+    assert session.choices[0][tasks[1]] == classes[target] and widget.menus[tasks[1]].value == classes[target]
+    widget.press("9" if len(classes) < 9 else "0")  # no such class: nothing changes
+    widget.press("x")
+    assert session.choices[0][tasks[1]] == classes[target]
+    widget.press("u")
+    assert session.choices[0][tasks[1]] == before
+    widget.press(str(target + 1))
+    widget.press("ArrowRight")
+    widget.press("j")
+    assert widget.index == 2 and "3 / 8" in widget.header.value
+    widget.press("k")
+    assert widget.index == 1
+    for _ in range(8):
+        widget.press("j")
+    widget.press("s")
+    rows = [json.loads(line) for line in (tmp_path / "decisions.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == 8 and rows[0][tasks[1]] == classes[target]
+    assert widget.keyboard is not None  # ipyevents comes with the notebooks extra

@@ -288,94 +288,9 @@ class ReviewSession:
     # -- drawing
 
     def widget(self, path: str | Path):
-        """An ipywidgets view: the sentence with its context, one menu per task, previous/next and save."""
-        try:
-            import ipywidgets as widgets
-        except ImportError as error:  # pragma: no cover - depends on the environment
-            raise LabelError("the review widget needs ipywidgets: pip install 'kamerbrieven-toolkit[notebooks]'") from error
-        from html import escape
+        """An ipywidgets view of the session (sentence in context, one menu per task, codebook
+        definitions, progress, buttons and keyboard shortcuts) that saves to ``path``; see
+        :mod:`toolkit.labels.review_widget`."""
+        from .review_widget import ReviewWidget
 
-        position = {"index": 0}
-        header, sentence, status, definitions = widgets.HTML(), widgets.HTML(), widgets.HTML(), widgets.HTML()
-        menus = {
-            task: widgets.Dropdown(options=list(self.schema.tasks[task].classes), description=task)
-            for task in self.schema.task_names
-        }
-        rule = widgets.Text(description="rule", placeholder="e.g. S6, or a short reason")
-        previous_button, next_button = widgets.Button(description="◀ previous"), widgets.Button(description="next ▶")
-        save_button = widgets.Button(description="save", button_style="primary")
-        undo_button = widgets.Button(description="undo")
-        drawing = {"busy": False}
-
-        def draw() -> None:
-            index = position["index"]
-            item, choice = self.items[index], self.choices[index]
-            self.mark_seen(index)
-            drawing["busy"] = True
-            for task, menu in menus.items():
-                menu.layout.display = None if task in item.start else "none"
-                if task in choice:
-                    menu.value = choice[task]
-                hint = item.hint.get(task)
-                menu.description = f"{task} ({hint}?)" if hint else task
-            rule.value = self.rules[index] or ""
-            drawing["busy"] = False
-            header.value = f"<b>{index + 1} / {len(self.items)}</b> · {escape(item.letter_id)}" + (
-                f" · <i>{escape(item.section)}</i>" if item.section else ""
-            )
-            def around(text: str | None) -> str:
-                return f"<p style='color:gray'>{escape(text)}</p>" if text else ""
-
-            sentence.value = f"{around(item.previous)}<p><b>{escape(item.text)}</b></p>{around(item.next)}"
-            show_definitions()
-
-        def show_definitions() -> None:
-            """The codebook's definition of each chosen class, beside the menus."""
-            index = position["index"]
-            lines = []
-            for task in self.items[index].start:
-                label = self.choices[index][task]
-                described = escape(self.schema.tasks[task].descriptions.get(label, ""))
-                source = escape(self.items[index].source.get(task, ""))
-                lines.append(f"<li><b>{task}</b> = {escape(label)}: {described}" + (f" <i>(from {source})</i>" if source else "") + "</li>")
-            definitions.value = f"<ul style='font-size:smaller'>{''.join(lines)}</ul>"
-
-        def on_menu(change, task: str) -> None:
-            if not drawing["busy"]:
-                self.choose(position["index"], task, change["new"])
-                show_definitions()
-
-        def on_rule(change) -> None:
-            if not drawing["busy"]:
-                self.set_rule(position["index"], change["new"])
-
-        def move(step: int) -> None:
-            position["index"] = min(max(position["index"] + step, 0), len(self.items) - 1)
-            draw()
-
-        def on_save(_button) -> None:
-            try:
-                saved = self.save(path)
-            except LabelError as error:
-                status.value = f"<span style='color:darkred'>{escape(str(error))}</span>"
-                return
-            status.value = f"saved {saved['rows']} line(s) to {escape(str(saved['path']))}; apply with <code>{escape(saved['command'])}</code>"
-
-        for task, menu in menus.items():
-            menu.observe(lambda change, task=task: on_menu(change, task), names="value")
-        rule.observe(on_rule, names="value")
-        previous_button.on_click(lambda _button: move(-1))
-        next_button.on_click(lambda _button: move(1))
-        save_button.on_click(on_save)
-
-        def on_undo(_button) -> None:
-            undone = self.undo()
-            if undone is not None:
-                position["index"] = undone[0]
-                draw()
-
-        undo_button.on_click(on_undo)
-        draw()
-        controls = [*menus.values()] + ([rule] if self.purpose == REVISE else [])
-        buttons = widgets.HBox([previous_button, next_button, undo_button, save_button])
-        return widgets.VBox([header, sentence, *controls, definitions, buttons, status])
+        return ReviewWidget(self, path).view
