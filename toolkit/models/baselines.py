@@ -16,6 +16,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
 from .context import context_parts, part_text
+from .counts import CountOnceTfidfVectorizer, count_once_enabled
 
 __all__ = [
     "ProbabilisticLinearSVC",
@@ -93,6 +94,7 @@ def build_tfidf_pipeline(
     min_df: int,
     seed: int,
     context: str = "none",
+    count_once: bool | None = None,
 ) -> Pipeline:
     """Word and/or character n-gram TF-IDF (sublinear TF) into logistic regression or a linear SVM.
 
@@ -100,10 +102,15 @@ def build_tfidf_pipeline(
     title and opening sentence as separate bags of words (features ``section__…``,
     ``neighbours__…``, ``letter__…``), so a word in the heading does not count as the same
     evidence as that word in the sentence.
+
+    ``count_once`` (default: on, unless the environment sets ``TOOLKIT_TFIDF_COUNT_ONCE=0``) takes
+    each sentence's n-gram counts from a per-process cache (:mod:`toolkit.models.counts`): the
+    same features, weights and predictions, without re-counting every sentence in every fold.
     """
+    vectoriser_type = CountOnceTfidfVectorizer if (count_once_enabled() if count_once is None else count_once) else TfidfVectorizer
 
     def tfidf(**options) -> TfidfVectorizer:
-        return TfidfVectorizer(sublinear_tf=True, min_df=min_df, lowercase=True, **options)
+        return vectoriser_type(sublinear_tf=True, min_df=min_df, lowercase=True, **options)
 
     sentence = []
     if features in ("word", "word+char"):
@@ -116,7 +123,7 @@ def build_tfidf_pipeline(
         parts = [(name, Pipeline([("field", RecordField("text")), ("tfidf", vectoriser)])) for name, vectoriser in sentence]
         for field in context_parts(context):
             # min_df=1: a heading occurs in one letter only, and that is what it is for
-            vectoriser = TfidfVectorizer(analyzer="word", ngram_range=(1, 1), sublinear_tf=True, lowercase=True)
+            vectoriser = vectoriser_type(analyzer="word", ngram_range=(1, 1), sublinear_tf=True, lowercase=True)
             parts.append((field, Pipeline([("field", RecordField(field)), ("tfidf", vectoriser)])))
         steps = [("features", FeatureUnion(parts))]
     if classifier == "logreg":
@@ -161,6 +168,7 @@ SKOPS_TYPES = frozenset(
         "toolkit.models.baselines.ProbabilisticLinearSVC",
         "toolkit.models.baselines.RecordField",
         "toolkit.models.baselines.TextColumn",
+        "toolkit.models.counts.CountOnceTfidfVectorizer",
     }
 )
 

@@ -1,0 +1,190 @@
+"""Count once, weight per fold: a TF-IDF vectoriser that tokenises and counts each distinct text
+once per process and feature set, and derives each fold's vocabulary and IDF from those counts.
+
+Leave-one-letter-out refits the vectoriser for every fold, although the n-gram counts of a
+sentence never change between folds; only the vocabulary filter (``min_df``) and the IDF weights
+do. :class:`CountOnceTfidfVectorizer` is scikit-learn's :class:`TfidfVectorizer` with one step
+replaced: the step that turns texts into a count matrix (``_count_vocab``) takes each text's
+counts from a process-wide cache, filled the first time a text is fitted on. Everything after it
+(the ``min_df`` filter, the alphabetical feature order, sublinear TF, IDF, normalisation) is
+scikit-learn's own code. The cache keeps, for each text, its n-grams in the order the analyser
+first produced them, so the count matrix is the one scikit-learn builds, entry for entry and in
+the same order, and the weights, the classifier and its predictions are equal to the plain
+pipeline's to the last bit (``tests/models/test_counts.py`` checks that on the default corpus).
+
+The cache is used only for the settings it reproduces exactly (the built-in analysers, no
+``max_features``, no fixed vocabulary, not binary); anything else, and any text once the cache
+holds :data:`CACHE_LIMIT` texts, goes through the plain code. A fitted vectoriser keeps no
+reference to the cache, so a saved model is the same as a plain one and loads anywhere.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable
+
+import numpy as np
+import scipy.sparse as sp
+import sklearn
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+__all__ = ["CACHE_LIMIT", "CountOnceTfidfVectorizer", "clear_count_cache", "count_cache_size", "count_once_enabled"]
+
+#: Texts cached per feature set before the cache stops growing (about 40 MB for word+char
+#: n-grams of 20,000 sentences); beyond it, texts are counted the plain way.
+CACHE_LIMIT = 20_000
+
+#: The analysis settings a cache is kept for: two vectorisers with equal values produce the same
+#: n-grams from the same text.
+_ANALYSIS_SETTINGS = (
+    "input", "encoding", "decode_error", "strip_accents", "lowercase", "token_pattern",
+    "stop_words", "ngram_range", "analyzer",
+)  # fmt: skip
+
+
+class _TextCounts:
+    """The n-gram counts of every text seen with one analysis setting: one row per text, its
+    columns in the order the analyser first produced each n-gram."""
+
+    def __init__(self, analyse) -> None:
+        self.analyse = analyse
+        self.column_of: dict[str, int] = {}  # n-gram → global column
+        self.terms: list[str] = []  # global column → n-gram
+        self.row_of: dict[str, int] = {}  # text → row
+        self.indices: list[np.ndarray] = []
+        self.counts: list[np.ndarray] = []
+        self.matrix: sp.csr_array | None = None  # rebuilt when rows were added
+        self.lock = threading.Lock()
+
+    def rows(self, texts: list[str], *, add: bool) -> np.ndarray | None:
+        """The rows of ``texts``, counting those not seen yet if ``add``; None when some are not
+        cached and ``add`` is false or the cache is full."""
+        with self.lock:
+            missing = [text for text in dict.fromkeys(texts) if text not in self.row_of]
+            if missing and (not add or len(self.row_of) + len(missing) > CACHE_LIMIT):
+                return None
+            for text in missing:
+                self._add(text)
+            if missing or self.matrix is None:
+                self._rebuild()
+            return np.fromiter((self.row_of[text] for text in texts), dtype=np.int64, count=len(texts))
+
+    def _add(self, text: str) -> None:
+        counter: dict[int, int] = {}
+        for feature in self.analyse(text):
+            column = self.column_of.get(feature)
+            if column is None:
+                column = self.column_of[feature] = len(self.terms)
+                self.terms.append(feature)
+            counter[column] = counter.get(column, 0) + 1
+        self.row_of[text] = len(self.indices)
+        self.indices.append(np.fromiter(counter.keys(), dtype=np.int64, count=len(counter)))
+        self.counts.append(np.fromiter(counter.values(), dtype=np.intc, count=len(counter)))
+
+    def _rebuild(self) -> None:
+        lengths = np.fromiter((len(row) for row in self.indices), dtype=np.int64, count=len(self.indices))
+        indptr = np.concatenate([[0], np.cumsum(lengths)])
+        indices = np.concatenate(self.indices) if self.indices else np.zeros(0, dtype=np.int64)
+        counts = np.concatenate(self.counts) if self.counts else np.zeros(0, dtype=np.intc)
+        # built from its parts, so scipy keeps each row's entries in the order given
+        self.matrix = sp.csr_array((counts, indices, indptr), shape=(len(self.indices), max(len(self.terms), 1)))
+
+
+_CACHES: dict[tuple, _TextCounts] = {}
+_CACHES_LOCK = threading.Lock()
+
+
+def count_once_enabled() -> bool:
+    """Whether new TF-IDF pipelines count once: yes, unless ``TOOLKIT_TFIDF_COUNT_ONCE=0`` (so a
+    benchmark can time the plain pipeline in the same code)."""
+    return os.environ.get("TOOLKIT_TFIDF_COUNT_ONCE", "1") != "0"
+
+
+def clear_count_cache() -> None:
+    """Forget every cached count (for benchmarks and tests)."""
+    with _CACHES_LOCK:
+        _CACHES.clear()
+
+
+def count_cache_size() -> int:
+    """How many texts the caches hold, over every feature set."""
+    with _CACHES_LOCK:
+        return sum(len(cache.row_of) for cache in _CACHES.values())
+
+
+class CountOnceTfidfVectorizer(TfidfVectorizer):
+    """:class:`TfidfVectorizer` that counts each distinct text once per process and feature set;
+    the same parameters, features, weights and output as the plain vectoriser."""
+
+    def _count_vocab(self, raw_documents: Iterable, fixed_vocab: bool):
+        # The one step of CountVectorizer that reads the texts: a vocabulary (n-gram → column, in
+        # order of first appearance when it is being learnt) and the count matrix, its rows'
+        # entries sorted by column. The rest of fit and transform is scikit-learn's.
+        cache = self._cache()
+        texts = list(raw_documents)
+        # Fitting adds its texts to the cache; transforming only reads it, so predicting new
+        # letters neither grows the cache nor pays for it (their texts are counted the plain way).
+        usable = cache is not None and all(isinstance(text, str) for text in texts)
+        rows = cache.rows(texts, add=not fixed_vocab) if usable else None
+        if rows is None:
+            return super()._count_vocab(texts, fixed_vocab)
+        cached = cache.matrix[rows]  # rows in the order of texts, entries in first-appearance order
+        if fixed_vocab:
+            local = np.full(cached.shape[1], -1, dtype=np.int64)
+            known = [(cache.column_of[term], index) for term, index in self.vocabulary_.items() if term in cache.column_of]
+            if known:
+                columns, positions = np.array(known, dtype=np.int64).T
+                local[columns] = positions
+            vocabulary = self.vocabulary_
+        else:
+            unique, first = np.unique(cached.indices, return_index=True)
+            in_order = unique[np.argsort(first, kind="stable")]  # global columns by first appearance
+            if len(in_order) == 0:
+                raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
+            local = np.full(cached.shape[1], -1, dtype=np.int64)
+            local[in_order] = np.arange(len(in_order))
+            vocabulary = {cache.terms[column]: index for index, column in enumerate(in_order)}
+        return vocabulary, self._matrix(cached, local, len(vocabulary))
+
+    def _matrix(self, cached, local: np.ndarray, width: int):
+        """``cached`` with its columns renamed by ``local`` (-1: not in the vocabulary, dropped)."""
+        mapped = local[cached.indices]
+        keep = mapped >= 0
+        kept_before = np.concatenate([[0], np.cumsum(keep)])  # kept entries before each position
+        indptr = kept_before[cached.indptr]
+        index_type = np.int32 if indptr[-1] <= np.iinfo(np.int32).max else np.int64
+        matrix = sp.csr_array(
+            (cached.data[keep], mapped[keep].astype(index_type), indptr.astype(index_type)),
+            shape=(cached.shape[0], width),
+            dtype=self.dtype,
+        )
+        matrix.sort_indices()
+        if sklearn.get_config()["sparse_interface"] == "spmatrix":
+            return sp.csr_matrix(matrix)
+        return matrix
+
+    def _cache(self) -> _TextCounts | None:
+        """The cache for this vectoriser's analysis settings, or None where it would not be exact."""
+        plain = (
+            callable(self.analyzer)
+            or self.preprocessor is not None
+            or self.tokenizer is not None
+            or self.vocabulary is not None
+            or self.max_features is not None
+            or self.binary
+            or self.input != "content"
+        )
+        if plain:
+            return None
+        key = tuple(_hashable(getattr(self, name)) for name in _ANALYSIS_SETTINGS)
+        with _CACHES_LOCK:
+            if key not in _CACHES:
+                _CACHES[key] = _TextCounts(self.build_analyzer())
+            return _CACHES[key]
+
+
+def _hashable(value):
+    if isinstance(value, list | set | frozenset):
+        return tuple(sorted(value))
+    return value
