@@ -143,3 +143,26 @@ def test_transforming_new_texts_does_not_grow_the_cache():
     assert _same_matrix(vectoriser.transform(new), TfidfVectorizer().fit(texts).transform(new))
     assert _same_matrix(vectoriser.transform(texts[:1] + new), TfidfVectorizer().fit(texts).transform(texts[:1] + new))
     assert count_cache_size() == 3
+
+
+def test_a_saved_model_is_small_loads_without_the_cache_and_predicts_the_same(corpus, tmp_path):
+    from toolkit.models.baselines import load_skops_model, save_skops_model
+
+    table, _ = corpus
+    rows, gold = list(table.inputs[:1200]), list(table.labels["stance"][:1200])
+    config = load_config("experiments/tfidf-loo.yaml", ["task=stance"])
+    model = build_model(config, seed=0).fit(rows, gold)
+    unseen = [{"text": "Een zin die het corpus nooit heeft gezien, over drones boven de Oostzee."}]
+    expected = model.predict_proba(rows[:300] + unseen)
+    path = tmp_path / "model.skops"
+    save_skops_model(model, path)
+    import skops.io
+
+    plain_size = len(skops.io.dumps(_with_plain_vectorisers(build_model(config, seed=0)).fit(rows, gold)))
+    assert path.stat().st_size < plain_size / 10  # the vocabulary as arrays, compressed
+    clear_count_cache()  # as in a new process
+    loaded = load_skops_model(path)
+    assert np.array_equal(loaded.predict_proba(rows[:300] + unseen), expected)
+    assert count_cache_size() == 0
+    vectoriser = CountOnceTfidfVectorizer()
+    assert vectoriser.__getstate__() == vectoriser.__dict__  # unfitted: nothing to convert

@@ -117,6 +117,26 @@ class CountOnceTfidfVectorizer(TfidfVectorizer):
     """:class:`TfidfVectorizer` that counts each distinct text once per process and feature set;
     the same parameters, features, weights and output as the plain vectoriser."""
 
+    def __getstate__(self):
+        # The vocabulary as one array of n-grams in column order instead of a dict: skops writes a
+        # dict entry by entry into its JSON schema (60 MB for the main job's char n-grams), an
+        # array as one compact .npy file.
+        state = dict(super().__getstate__())  # a copy: on Python 3.11 it is the instance's own __dict__
+        vocabulary = state.pop("vocabulary_", None)
+        if vocabulary is not None:
+            terms = [""] * len(vocabulary)
+            for term, column in vocabulary.items():
+                terms[column] = term
+            state["vocabulary_terms_"] = np.array(terms, dtype=str)
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        terms = state.pop("vocabulary_terms_", None)
+        if terms is not None:
+            state["vocabulary_"] = {str(term): column for column, term in enumerate(terms.tolist())}
+        super().__setstate__(state)
+
     def _count_vocab(self, raw_documents: Iterable, fixed_vocab: bool):
         # The one step of CountVectorizer that reads the texts: a vocabulary (n-gram → column, in
         # order of first appearance when it is being learnt) and the count matrix, its rows'
