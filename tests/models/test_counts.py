@@ -166,3 +166,16 @@ def test_a_saved_model_is_small_loads_without_the_cache_and_predicts_the_same(co
     assert count_cache_size() == 0
     vectoriser = CountOnceTfidfVectorizer()
     assert vectoriser.__getstate__() == vectoriser.__dict__  # unfitted: nothing to convert
+
+
+@pytest.mark.parametrize("options", [{"ngram_range": (2, 5)}, {"ngram_range": (1, 3), "lowercase": False}])
+def test_char_wb_prediction_word_by_word_equals_scikit_learns(corpus, options):
+    table, _ = corpus
+    texts = [row["text"] for row in table.inputs]
+    odd = ["  Twee  spaties\tEN een tab\n", "", "Één — woord", "NAVO-top; EU/VS"]
+    plain = TfidfVectorizer(analyzer="char_wb", sublinear_tf=True, **options).fit(texts[:2000])
+    fast = CountOnceTfidfVectorizer(analyzer="char_wb", sublinear_tf=True, **options).fit(texts[:2000])
+    clear_count_cache()  # so transform counts word by word
+    for batch in (texts[2000:2600] + odd, texts[2300:2900]):  # the second call reuses remembered words
+        assert _same_matrix(plain.transform(batch), fast.transform(batch))
+    assert "_word_rows" in fast.__dict__ and "_word_rows" not in fast.__getstate__()

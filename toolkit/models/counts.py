@@ -35,6 +35,10 @@ __all__ = ["CACHE_LIMIT", "CountOnceTfidfVectorizer", "clear_count_cache", "coun
 #: n-grams of 20,000 sentences); beyond it, texts are counted the plain way.
 CACHE_LIMIT = 20_000
 
+#: Distinct words whose ``char_wb`` n-grams a fitted vectoriser remembers for prediction before
+#: it starts afresh (a few hundred bytes each).
+WORD_LIMIT = 200_000
+
 #: The analysis settings a cache is kept for: two vectorisers with equal values produce the same
 #: n-grams from the same text.
 _ANALYSIS_SETTINGS = (
@@ -122,6 +126,7 @@ class CountOnceTfidfVectorizer(TfidfVectorizer):
         # dict entry by entry into its JSON schema (60 MB for the main job's char n-grams), an
         # array as one compact .npy file.
         state = dict(super().__getstate__())  # a copy: on Python 3.11 it is the instance's own __dict__
+        state.pop("_word_rows", None)  # a cache of the n-grams of words seen in prediction
         vocabulary = state.pop("vocabulary_", None)
         if vocabulary is not None:
             terms = [""] * len(vocabulary)
@@ -148,6 +153,8 @@ class CountOnceTfidfVectorizer(TfidfVectorizer):
         usable = cache is not None and all(isinstance(text, str) for text in texts)
         rows = cache.rows(texts, add=not fixed_vocab) if usable else None
         if rows is None:
+            if fixed_vocab and usable and self.analyzer == "char_wb" and self.strip_accents is None:
+                return self.vocabulary_, self._char_wb_counts(texts)
             return super()._count_vocab(texts, fixed_vocab)
         cached = cache.matrix[rows]  # rows in the order of texts, entries in first-appearance order
         if fixed_vocab:
@@ -167,18 +174,65 @@ class CountOnceTfidfVectorizer(TfidfVectorizer):
             vocabulary = {cache.terms[column]: index for index, column in enumerate(in_order)}
         return vocabulary, self._matrix(cached, local, len(vocabulary))
 
+    def _char_wb_counts(self, texts: list[str]):
+        """The count matrix of new texts for ``char_wb`` n-grams, word by word.
+
+        ``char_wb`` n-grams never cross a space, so a sentence's counts are the sum of its words'
+        counts: (sentences × words) @ (words × n-grams), each distinct word analysed once (with
+        scikit-learn's own analyser) and remembered for later calls. The result is the matrix the
+        plain code builds, its entries sorted by column as there."""
+        words = self.__dict__.setdefault("_word_rows", {})  # word → (columns, counts); not saved
+        if len(words) > WORD_LIMIT:
+            words.clear()
+        analyse = self.build_analyzer()
+        index_of: dict[str, int] = {}
+        word_rows, word_cols, word_counts, indptr = [], [], [], [0]
+        for text in texts:
+            counter: dict[int, int] = {}
+            for word in text.split():  # the analyser's own split, after its lowercasing, is the same
+                number = index_of.setdefault(word, len(index_of))
+                counter[number] = counter.get(number, 0) + 1
+            word_cols.extend(counter.keys())
+            word_counts.extend(counter.values())
+            indptr.append(len(word_cols))
+        for word in index_of:
+            if word not in words:
+                counter = {}
+                for feature in analyse(word):
+                    column = self.vocabulary_.get(feature)
+                    if column is not None:
+                        counter[column] = counter.get(column, 0) + 1
+                words[word] = (np.fromiter(counter.keys(), np.int64, len(counter)), np.fromiter(counter.values(), np.int64, len(counter)))
+            word_rows.append(words[word])
+        by_word = sp.csr_array(
+            (
+                np.concatenate([counts for _, counts in word_rows]) if word_rows else np.zeros(0, np.int64),
+                np.concatenate([columns for columns, _ in word_rows]) if word_rows else np.zeros(0, np.int64),
+                np.concatenate([[0], np.cumsum([len(columns) for columns, _ in word_rows], dtype=np.int64)]),
+            ),
+            shape=(len(word_rows), len(self.vocabulary_)),
+        )
+        by_sentence = sp.csr_array(
+            (np.array(word_counts, dtype=np.int64), np.array(word_cols, dtype=np.int64), np.array(indptr, dtype=np.int64)),
+            shape=(len(texts), len(word_rows)),
+        )
+        counts = (by_sentence @ by_word).tocsr()
+        counts.sort_indices()
+        return self._finish(counts.data, counts.indices, counts.indptr, (len(texts), len(self.vocabulary_)))
+
     def _matrix(self, cached, local: np.ndarray, width: int):
         """``cached`` with its columns renamed by ``local`` (-1: not in the vocabulary, dropped)."""
         mapped = local[cached.indices]
         keep = mapped >= 0
         kept_before = np.concatenate([[0], np.cumsum(keep)])  # kept entries before each position
         indptr = kept_before[cached.indptr]
+        return self._finish(cached.data[keep], mapped[keep], indptr, (cached.shape[0], width))
+
+    def _finish(self, counts, columns, indptr, shape):
+        """A count matrix as scikit-learn's counting step returns it: 32-bit indices where they
+        fit, the vectoriser's dtype, entries sorted by column, the configured sparse type."""
         index_type = np.int32 if indptr[-1] <= np.iinfo(np.int32).max else np.int64
-        matrix = sp.csr_array(
-            (cached.data[keep], mapped[keep].astype(index_type), indptr.astype(index_type)),
-            shape=(cached.shape[0], width),
-            dtype=self.dtype,
-        )
+        matrix = sp.csr_array((counts, columns.astype(index_type), indptr.astype(index_type)), shape=shape, dtype=self.dtype)
         matrix.sort_indices()
         if sklearn.get_config()["sparse_interface"] == "spmatrix":
             return sp.csr_matrix(matrix)
