@@ -12,7 +12,10 @@ TORCH  ?= torch==2.13.0
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet $(TORCH)
-	$(BIN)/pip install --quiet -e '.[bert,notebooks,dev]'
+	$(BIN)/pip install --quiet -e '.[bert,notebooks,browser,dev]'
+	@# Chromium for the browser test of the review widget: Debian's package, where apt can install it
+	@command -v chromium >/dev/null || ! command -v apt-get >/dev/null || apt-get install -y -q chromium >/dev/null \
+		|| echo "could not install chromium with apt-get; tests/labels/test_review_browser.py will say so"
 	touch $(STAMP)
 
 install: $(STAMP)
