@@ -7,23 +7,26 @@ STAMP  := $(VENV)/.installed-stamp
 # pull a multi-GB CUDA build; pyproject.toml itself does not cap torch.
 TORCH  ?= torch==2.13.0
 
-.PHONY: install run test test-fast bench clean
+.PHONY: install run test test-fast bench clean chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet $(TORCH)
 	$(BIN)/pip install --quiet -e '.[bert,notebooks,browser,dev]'
-	@# Chromium for the browser test of the review widget: Debian's package, where apt can install it
+	touch $(STAMP)
+
+# Chromium for the browser test of the review widget (Debian's package, where apt can install
+# it); only the tests need it, so `make run` does not wait for it.
+chromium:
 	@command -v chromium >/dev/null || ! command -v apt-get >/dev/null || apt-get install -y -q chromium >/dev/null \
 		|| echo "could not install chromium with apt-get; tests/labels/test_review_browser.py will say so"
-	touch $(STAMP)
 
 install: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/toolkit main
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP)  # neither torch nor more than 2 s per test
