@@ -61,6 +61,11 @@ def test_single_task_transformer_run_writes_the_same_run_directory(tiny_labels_d
     assert metrics["tasks"]["stance"]["model"]["test_letters"] == 1
     rows = list(predict_letters(result.path, [seed_letter_path]))
     assert len(rows) == 96 and {"stance", "stance_probability"} <= set(rows[0])
+    from toolkit.explore import plot_learning_curves, training_history
+
+    history = training_history(result.path)  # for notebook 04's learning curves
+    assert history["history"] and history["history"][0]["epoch"] == 1 and "train_loss" in history["history"][0]
+    assert plot_learning_curves(history).axes[0].get_xlabel() == "epoch"
 
 
 @pytest.mark.bert

@@ -47,3 +47,11 @@ def test_letters_scores_and_runs(explored):
     assert set(table["task"]) == {"topic", "actor", "stance"} and np.all(table["low"] <= table["high"])
     metrics = json.loads((runs["stance"] / "metrics.json").read_text())
     assert table.set_index("task").loc["stance", "macro_f1"] == metrics["tasks"]["stance"]["model"]["macro_f1"]
+
+
+def test_a_tfidf_run_has_no_training_history(explored):
+    from toolkit.explore import training_history
+
+    _, runs = explored
+    with pytest.raises(ToolkitError, match="not a transformer run"):
+        training_history(runs["topic"])

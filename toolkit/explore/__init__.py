@@ -9,7 +9,7 @@ papers (matplotlib), no torch.
 figures, :mod:`.letters` errors in context and letters rendered as HTML.
 """
 
-from .frames import letter_frame, letter_scores, prediction_columns, run_frame, run_names, sentence_frame
+from .frames import letter_frame, letter_scores, prediction_columns, run_frame, run_names, sentence_frame, training_history
 from .letters import MarkedLetter, errors, letter_html, new_letter_frame
 from .plots import (
     plot_class_shares_over_time,
@@ -47,4 +47,5 @@ __all__ = [
     "run_frame",
     "run_names",
     "sentence_frame",
+    "training_history",
 ]

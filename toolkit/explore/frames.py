@@ -4,6 +4,7 @@ DataFrames with one row per sentence (or per letter, or per run) that the plots 
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -18,7 +19,16 @@ from ..errors import ToolkitError
 from ..evaluate import letter_bootstrap_interval, macro_f1
 from ..run_dir import RunDirectory
 
-__all__ = ["RunLike", "letter_frame", "letter_scores", "prediction_columns", "run_frame", "run_names", "sentence_frame"]
+__all__ = [
+    "RunLike",
+    "letter_frame",
+    "letter_scores",
+    "prediction_columns",
+    "run_frame",
+    "run_names",
+    "sentence_frame",
+    "training_history",
+]
 
 RunLike = RunDirectory | str | os.PathLike
 
@@ -168,3 +178,17 @@ def run_frame(runs: Iterable[RunLike] | Mapping[str, RunLike]) -> pd.DataFrame:
                 "majority_macro_f1": result.get("baselines", {}).get("majority", {}).get("macro_f1"),
             })
     return pd.DataFrame(rows)
+
+
+def training_history(run: RunLike) -> dict[str, Any]:
+    """A transformer run's training history (``{"history": [per-epoch loss, validation macro-F1,
+    speed], "best_epoch": …}``, checked against the run's manifest), for :func:`plot_learning_curves`."""
+    run = RunDirectory.of(run)
+    name = "model/toolkit.json"
+    if name not in run.manifest():
+        raise ToolkitError(f"{run.path}: not a transformer run (no {name}); only they have a training history")
+    try:
+        fit = json.loads(run.verify(name).read_text(encoding="utf-8"))["fit"]
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError):
+        raise ToolkitError(f"{run.path / name}: damaged; run the experiment again with --force") from None
+    return {"history": fit.get("history") or [], "best_epoch": fit.get("best_epoch")}
