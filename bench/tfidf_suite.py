@@ -11,7 +11,7 @@ the plain alternative in the same run.
    against a plain skops file of the same pipeline; predictions after loading must be identical.
 3. Prediction throughput in sentences per second on sentences no model has seen being counted
    (the corpus' body sentences repeated to at least 6,000, the sentence cache cleared), for the
-   word+char model and for the main job's topic model (with section and neighbours), against the
+   word+char model and for the main job's topic model (with its context), against the
    same model with scikit-learn's vectorisers; and the first call, when every word is new to the
    model (``char_wb`` n-grams are counted word by word, each distinct word once).
 
@@ -94,7 +94,7 @@ def model_sizes(table) -> None:
 
 def prediction(table) -> None:
     inputs = list(table.inputs) * (6000 // len(table) + 1)
-    for name, overrides in (("word+char SVM", ["model.context=none"]), ("topic model with section+neighbours", [])):
+    for name, overrides in (("word+char SVM", ["model.context=none"]), ("topic model with its context (section, neighbours, letter)", [])):
         config = load_config(EXPERIMENT, ["task=topic", *overrides])
         model = build_model(config, seed=0).fit(list(table.inputs), list(table.labels["topic"]))
         plain = plain_copy(build_model(config, seed=0)).fit(list(table.inputs), list(table.labels["topic"]))

@@ -34,6 +34,9 @@ echo "## Paired tests"
 paired tfidf-grid-loo-topic-wordchar-svm tfidf-grid-loo-topic-word-svm
 paired tfidf-grid-loo-stance-wordchar-svm tfidf-grid-loo-stance-char-logreg
 paired tfidf-context-loo-topic-sectionneighbours tfidf-grid-loo-topic-wordchar-svm
-paired tfidf-context-loo-stance-section tfidf-grid-loo-stance-wordchar-svm
-paired tfidf-context-loo-actor-neighbours tfidf-grid-loo-actor-wordchar-svm
-paired tfidf-context-seed-topic tfidf-seed-topic
+paired tfidf-context-loo-actor-letter tfidf-grid-loo-actor-wordchar-svm
+paired tfidf-context-loo-stance-letter tfidf-grid-loo-stance-wordchar-svm
+paired tfidf-context-loo-topic-sectionneighboursletter tfidf-context-loo-topic-sectionneighbours
+paired tfidf-context-seed-topic-sectionneighbours tfidf-context-seed-topic-none
+paired tfidf-context-seed-topic-sectionneighboursletter tfidf-context-seed-topic-sectionneighbours
+paired tfidf-context-seed-actor-letter tfidf-context-seed-actor-none

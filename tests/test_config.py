@@ -90,7 +90,7 @@ def test_by_task_settings_apply_to_their_task_only(tmp_path):
 
 
 def test_the_main_job_and_its_seed_runs_use_context_per_task():
-    expected = {"stance": "none", "actor": "letter", "topic": "section+neighbours"}
+    expected = {"stance": "none", "actor": "letter", "topic": "section+neighbours+letter"}
     for name in ("tfidf-loo.yaml", "tfidf-seed.yaml"):
         contexts = {task: load_config(EXPERIMENTS / name, [f"task={task}"]).model.context for task in expected}
         assert contexts == expected, name
