@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-stamp
 # pull a multi-GB CUDA build; pyproject.toml itself does not cap torch.
 TORCH  ?= torch==2.13.0
 
-.PHONY: install run test test-fast bench clean chromium
+.PHONY: install run test test-fast bench clean chromium notebooks
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ test: $(STAMP) chromium
 
 test-fast: $(STAMP)  # neither torch nor more than 2 s per test
 	$(BIN)/python -m pytest -m "not slow and not bert"
+
+notebooks: $(STAMP)  # every notebook executed into notebooks/html/ (not committed); after `make run`
+	$(BIN)/jupyter nbconvert --to html --execute --ExecutePreprocessor.timeout=900 --output-dir notebooks/html notebooks/*.ipynb
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest_segment.py

@@ -125,7 +125,7 @@ def trainer_training(spec: dict) -> dict:
     bf16 = spec["precision"] == "bf16"
     with tempfile.TemporaryDirectory() as output:
         arguments = TrainingArguments(
-            output_dir=output, per_device_train_batch_size=16, learning_rate=5e-5, num_train_epochs=1, warmup_ratio=0.1,
+            output_dir=output, per_device_train_batch_size=16, learning_rate=5e-5, num_train_epochs=1, warmup_steps=0.1,
             weight_decay=0.01, bf16=bf16, use_cpu=True, train_sampling_strategy="group_by_length", save_strategy="no",
             logging_strategy="no", report_to=[], seed=0, dataloader_num_workers=0, disable_tqdm=True, max_grad_norm=1.0,
         )
