@@ -77,6 +77,14 @@ def test_main_job_runs_on_the_default_data(tmp_path):
     for task in ("stance", "actor", "topic"):
         assert any(line.startswith(task) for line in result.stdout.splitlines())
     assert (tmp_path / "runs" / "corpus" / "corpus.json").exists()
+    # The notebooks reuse the main job's runs from the project's runs/ (as after `make run`);
+    # handing them these saves the slow notebook tests from training the same three models again.
+    import shutil
+
+    project_runs = Path(__file__).resolve().parent.parent / "runs"
+    for run in (tmp_path / "runs").glob("tfidf-loo-*"):
+        if not (project_runs / run.name).exists():
+            shutil.copytree(run, project_runs / run.name)
 
 
 def test_fetch_without_network_gives_a_clear_error(tmp_path, httpserver_port_closed):

@@ -62,6 +62,7 @@ def test_the_vectoriser_equals_scikit_learns_on_every_fold_it_meets(corpus, opti
     assert count_cache_size() >= len(set(row["text"] for row in table.inputs))
 
 
+@pytest.mark.slow
 def test_the_pipeline_gives_the_same_predictions_on_the_main_jobs_folds(corpus):
     table, letters = corpus
     # topic with section and neighbours, actor with the letter's context
@@ -145,6 +146,7 @@ def test_transforming_new_texts_does_not_grow_the_cache():
     assert count_cache_size() == 3
 
 
+@pytest.mark.slow
 def test_a_saved_model_is_small_loads_without_the_cache_and_predicts_the_same(corpus, tmp_path):
     from toolkit.models.baselines import load_skops_model, save_skops_model
 
