@@ -59,6 +59,7 @@ class _TextCounts:
         self.indices: list[np.ndarray] = []
         self.counts: list[np.ndarray] = []
         self.matrix: sp.csr_array | None = None  # rebuilt when rows were added
+        self.ranks: np.ndarray | None = None  # global column → place in the alphabetical order of all n-grams
         self.lock = threading.Lock()
 
     def rows(self, texts: list[str], *, add: bool) -> np.ndarray | None:
@@ -73,6 +74,17 @@ class _TextCounts:
             if missing or self.matrix is None:
                 self._rebuild()
             return np.fromiter((self.row_of[text] for text in texts), dtype=np.int64, count=len(texts))
+
+    def alphabetical_ranks(self) -> np.ndarray:
+        """Each global column's place among all cached n-grams in Python's string order (the order
+        scikit-learn sorts features in), computed again only when n-grams were added."""
+        with self.lock:
+            if self.ranks is None or len(self.ranks) != len(self.terms):
+                order = sorted(range(len(self.terms)), key=self.terms.__getitem__)
+                ranks = np.empty(len(self.terms), dtype=np.int64)
+                ranks[np.asarray(order, dtype=np.int64)] = np.arange(len(self.terms))
+                self.ranks = ranks
+            return self.ranks
 
     def _add(self, text: str) -> None:
         counter: dict[int, int] = {}
@@ -126,7 +138,8 @@ class CountOnceTfidfVectorizer(TfidfVectorizer):
         # dict entry by entry into its JSON schema (60 MB for the main job's char n-grams), an
         # array as one compact .npy file.
         state = dict(super().__getstate__())  # a copy: on Python 3.11 it is the instance's own __dict__
-        state.pop("_word_rows", None)  # a cache of the n-grams of words seen in prediction
+        for transient in ("_word_rows", "_fold_columns", "_kept_columns"):  # caches and hand-overs, not the model
+            state.pop(transient, None)
         vocabulary = state.pop("vocabulary_", None)
         if vocabulary is not None:
             terms = [""] * len(vocabulary)
@@ -165,14 +178,53 @@ class CountOnceTfidfVectorizer(TfidfVectorizer):
                 local[columns] = positions
             vocabulary = self.vocabulary_
         else:
-            unique, first = np.unique(cached.indices, return_index=True)
-            in_order = unique[np.argsort(first, kind="stable")]  # global columns by first appearance
+            # where each global column first appears: assigning positions in reverse leaves the first
+            # (NumPy assigns repeated indices in order, the last write staying); then by that position
+            first = np.full(cached.shape[1], -1, dtype=np.int64)
+            first[cached.indices[::-1]] = np.arange(len(cached.indices) - 1, -1, -1, dtype=np.int64)
+            seen = np.flatnonzero(first >= 0)
+            in_order = seen[np.argsort(first[seen], kind="stable")]  # global columns by first appearance
             if len(in_order) == 0:
                 raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
             local = np.full(cached.shape[1], -1, dtype=np.int64)
             local[in_order] = np.arange(len(in_order))
             vocabulary = {cache.terms[column]: index for index, column in enumerate(in_order)}
+            self._fold_columns = in_order  # for the fast _limit_features and _sort_features below
         return vocabulary, self._matrix(cached, local, len(vocabulary))
+
+    def _limit_features(self, X, vocabulary, high=None, low=None, limit=None):
+        # scikit-learn's filter by document frequency, with the vocabulary left for _sort_features
+        # to rebuild once (its own loop renumbers every n-gram of the dict in Python, per fold).
+        columns = self.__dict__.pop("_fold_columns", None)
+        if columns is None or limit is not None:
+            return super()._limit_features(X, vocabulary, high, low, limit)
+        frequencies = np.bincount(X.indices, minlength=X.shape[1])
+        mask = np.ones(len(frequencies), dtype=bool)
+        if high is not None:
+            mask &= frequencies <= high
+        if low is not None:
+            mask &= frequencies >= low
+        kept = np.where(mask)[0]
+        if len(kept) == 0:
+            raise ValueError("After pruning, no terms remain. Try a lower min_df or a higher max_df.")
+        self._kept_columns = columns[kept]
+        return X if len(kept) == X.shape[1] else X[:, kept]
+
+    def _sort_features(self, X, vocabulary):
+        # scikit-learn's alphabetical feature order, from the cache's ranks of all n-grams instead
+        # of sorting this fold's vocabulary again; the same order, the same renumbered matrix.
+        kept = self.__dict__.pop("_kept_columns", None)
+        if kept is None:
+            return super()._sort_features(X, vocabulary)
+        cache = self._cache()
+        order = np.argsort(cache.alphabetical_ranks()[kept], kind="stable")  # local indices, alphabetically
+        map_index = np.empty(len(kept), dtype=X.indices.dtype)
+        map_index[order] = np.arange(len(kept), dtype=X.indices.dtype)
+        X.indices = map_index.take(X.indices, mode="clip")
+        terms = cache.terms
+        vocabulary.clear()
+        vocabulary.update(zip([terms[column] for column in kept[order].tolist()], range(len(kept))))
+        return X
 
     def _char_wb_counts(self, texts: list[str]):
         """The count matrix of new texts for ``char_wb`` n-grams, word by word.
