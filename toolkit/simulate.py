@@ -127,27 +127,9 @@ def labels_to_reach(sizes: Sequence[int], mean_scores: Sequence[float], target: 
 
 
 def plot_learning_curves(result: dict[str, Any], path: Path) -> Path:
-    """The curves with a band of one standard deviation, and the full-pool score as a line."""
-    import matplotlib
+    """The curves of :func:`simulate_active_learning` as a PNG (the figure of
+    :func:`toolkit.explore.plot_learning_curves`)."""
+    from .explore.plots import plot_learning_curves as learning_curves_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(7, 4.2))
-    sizes = result["sizes"]
-    for strategy, curve in result["curves"].items():
-        mean, sd = np.array(curve["mean"]), np.array(curve["sd"])
-        axes.plot(sizes, mean, marker="o", markersize=3, label=strategy)
-        axes.fill_between(sizes, mean - sd, mean + sd, alpha=0.15)
-    full = result["full_pool_macro_f1"]
-    axes.axhline(full, color="black", linewidth=0.8, linestyle="--", label=f"whole pool ({result['pool_sentences']})")
-    axes.axhline(TARGET_SHARE * full, color="gray", linewidth=0.8, linestyle=":", label="95% of it")
-    axes.set_xlabel("labelled sentences")
-    axes.set_ylabel(f"macro-F1 on {len(result['test_letters'])} held-out letters")
-    axes.set_title(f"Active learning, {result['task']} ({result['model']}; {len(result['seeds'])} seeds, mean ± sd)")
-    axes.legend(fontsize="small")
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    learning_curves_figure(result).savefig(path, dpi=120)
     return path
-

@@ -83,7 +83,7 @@ def sentence_frame(
     parts: Sequence[str] = ("letter", "annex"),
 ) -> pd.DataFrame:
     """One row per labelled body sentence: ``id``, ``letter_id``, ``position`` (in its letter),
-    ``part``, ``section``, ``text``, ``words``, the letter's ``date`` (datetime), ``year``,
+    ``part``, ``section``, ``previous``, ``text``, ``next`` (the neighbouring body sentences), ``words``, the letter's ``date`` (datetime), ``year``,
     ``genre``, ``forum``, ``provenance`` and ``title``, the gold label of every task, and for each
     run (named as :func:`run_names` does) its out-of-sample prediction ``<run>:<task>`` and that
     class's probability ``<run>:<task>:p`` (the first seed's; NaN for sentences it did not test).
@@ -97,7 +97,9 @@ def sentence_frame(
             "letter_id": list(table.letter_ids),
             "part": [row.get("part") for row in table.inputs],
             "section": [row.get("section") for row in table.inputs],
+            "previous": [row.get("previous") for row in table.inputs],
             "text": [row["text"] for row in table.inputs],
+            "next": [row.get("next") for row in table.inputs],
         }
     )
     frame.insert(2, "position", frame.groupby("letter_id").cumcount())

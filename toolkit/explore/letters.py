@@ -27,10 +27,7 @@ def errors(sentences: pd.DataFrame, run: str, task: str, *, gold: str | None = N
     """The sentences ``run`` got wrong for ``task`` (optionally one gold and/or predicted class),
     most confident errors first, with the sentence before and after and the section heading."""
     predicted_column, probability_column = prediction_columns(sentences, run, task)
-    frame = sentences.sort_values(["letter_id", "position"]).copy()
-    grouped = frame.groupby("letter_id")["text"]
-    frame["previous"], frame["next"] = grouped.shift(1), grouped.shift(-1)
-    wrong = frame[frame[predicted_column].notna() & (frame[predicted_column].astype(str) != frame[task].astype(str))]
+    wrong = sentences[sentences[predicted_column].notna() & (sentences[predicted_column].astype(str) != sentences[task].astype(str))]
     if gold is not None:
         wrong = wrong[wrong[task].astype(str) == gold]
     if predicted is not None:
@@ -44,15 +41,15 @@ def errors(sentences: pd.DataFrame, run: str, task: str, *, gold: str | None = N
 
 def new_letter_frame(runs: Sequence[str | os.PathLike], paths: Sequence[str | os.PathLike]) -> pd.DataFrame:
     """The body sentences of letters the corpus has not seen, with each run's prediction: one
-    row per sentence (``id``, ``letter_id``, ``position``, ``part``, ``section``, ``text``) and
+    row per sentence (``id``, ``letter_id``, ``position``, ``part``, ``section``, ``text``, …) and
     per task ``<task>`` (the most probable class) and ``<task>:p`` (its probability). Give one
-    run per task (or a multi-task run)."""
+    run per task (or a multi-task run); ``previous`` and ``next`` are the neighbouring sentences."""
     rows, _ = predict_for_queue([Path(run) for run in runs], [Path(path) for path in paths])
     if not rows:
         raise ToolkitError("no body sentences in " + ", ".join(map(str, paths)))
     records = []
     for row in rows:
-        record = {key: row.get(key) for key in ("id", "letter_id", "part", "section", "text")}
+        record = {key: row.get(key) for key in ("id", "letter_id", "part", "section", "previous", "text", "next")}
         for task, probabilities in row["probabilities"].items():
             best = max(probabilities, key=probabilities.get)
             record[task], record[f"{task}:p"] = best, float(probabilities[best])

@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from ..errors import ToolkitError
+from ..simulate import TARGET_SHARE
 from .frames import prediction_columns
 
 __all__ = [
@@ -260,12 +261,14 @@ def plot_learning_curves(curves: dict) -> Figure:
         for name, curve in curves["curves"].items():
             mean, spread = np.array(curve["mean"]), np.array(curve["sd"])
             reached = curve.get("labels_to_reach_95%")
-            axes.plot(sizes, mean, marker="o", markersize=3, label=f"{name} (95% at {reached or '—'})")
+            axes.plot(sizes, mean, marker="o", markersize=3, label=f"{name} ({TARGET_SHARE:.0%} at {reached or '—'})")
             axes.fill_between(sizes, mean - spread, mean + spread, alpha=0.15)
-        if curves.get("full_pool_macro_f1") is not None:
-            axes.axhline(curves["full_pool_macro_f1"], color="gray", linestyle="--", label=f"all {curves.get('pool_sentences', '')} pool sentences")
+        full = curves.get("full_pool_macro_f1")
+        if full is not None:
+            axes.axhline(full, color="black", linewidth=0.8, linestyle="--", label=f"whole pool ({curves.get('pool_sentences', '')})")
+            axes.axhline(TARGET_SHARE * full, color="gray", linewidth=0.8, linestyle=":", label=f"{TARGET_SHARE:.0%} of it")
         axes.set_xlabel("labelled sentences")
-        axes.set_ylabel(f"macro-F1 ({curves.get('task', '')})")
+        axes.set_ylabel(f"macro-F1 on {len(curves.get('test_letters', []))} held-out letters ({curves.get('task', '')})")
         axes.legend(fontsize=8)
         return _caption(figure, f"Active learning, simulated: mean ± sd over {len(curves.get('seeds', []))} seeds on "
                                 f"{len(curves.get('test_letters', []))} held-out letters.")
