@@ -201,6 +201,20 @@ def _predict(args: argparse.Namespace) -> int:
     return 0
 
 
+@_command("export")
+def _export(args: argparse.Namespace) -> int:
+    """A run's model in its library's standard format, with a model card (optionally pushed to a hub)."""
+    from .export import export_run
+
+    result = export_run(args.run, args.out, force=args.force, push_to_hub=args.push_to_hub, private=args.private)
+    layout = ", ".join(f"{args.out}/{task}/" for task in result.tasks) if result.kind == "multitask" else str(result.path)
+    print(f"exported the {result.kind} model of {args.run} ({', '.join(result.tasks)}) to {layout}", file=sys.stderr)
+    if result.url:
+        print(f"pushed to {result.url}", file=sys.stderr)
+    print(result.path)
+    return 0
+
+
 @_command("pretrain")
 def _pretrain(args: argparse.Namespace) -> int:
     """Train a small Dutch BERT (or continue pretraining one) on the letters and given texts."""
@@ -299,6 +313,13 @@ def _add_experiment_commands(commands) -> None:
     predict.add_argument("paths", nargs="+", type=Path, metavar="FILE")
     predict.add_argument("--encoding", default="utf-8")
     predict.add_argument("--not-a-letter-ok", action="store_true", help="read files that do not look like a letter to parliament")
+
+    export = commands.add_parser("export", help="export a run's model (transformers / skops) with a model card")
+    export.add_argument("run", type=Path, help="a finished run directory")
+    export.add_argument("--out", type=Path, required=True, help="the directory to write (a multi-task run: one sub-folder per task)")
+    export.add_argument("--force", action="store_true", help="replace an existing, non-empty --out")
+    export.add_argument("--push-to-hub", default=None, metavar="REPO", help="also upload the export to this hub repository")
+    export.add_argument("--private", action="store_true", help="create the hub repository as private")
 
     main_job = commands.add_parser("main", help="the main job on the default data")
     main_job.add_argument("--out", type=Path, default=Path("runs"), help="output directory (default runs/)")

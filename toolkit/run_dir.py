@@ -296,13 +296,13 @@ class RunDirectory:
             from .models.baselines import load_skops_model
 
             return load_skops_model(model_dir / "model.skops")
-        if (model_dir / "config.json").is_file():
+        if (model_dir / "config.json").is_file() or (model_dir / "encoder" / "config.json").is_file():
             if config.get("task") == "all" or config["model"].get("multitask"):  # older runs also say model.multitask
                 from .models.multitask import MultiTaskTransformerClassifier as loader
             else:
                 from .models.transformer import TransformerClassifier as loader
             return loader.load(model_dir)
-        raise RunError(f"{self.path}: the run has no saved model (model/model.skops or model/config.json)")
+        raise RunError(f"{self.path}: the run has no saved model (model/model.skops, model/config.json or model/encoder/config.json)")
 
 
 def find_runs(patterns: Sequence[str | os.PathLike]) -> list[RunDirectory]:

@@ -351,7 +351,12 @@ def test_multitask_fit_predict_save_load(tiny_model, tmp_path):
     assert (predicted["actor"] == np.array(actor)).mean() > 0.8  # the first word decides it
     assert set(predicted["stance"]) <= set(model.classes_["stance"])
     path = model.save(tmp_path / "multi")
-    assert {"config.json", "model.safetensors", "heads.safetensors", "toolkit.json"} <= {p.name for p in path.iterdir()}
+    assert {"encoder", "heads.safetensors", "toolkit.json"} <= {p.name for p in path.iterdir()}
+    assert {"config.json", "model.safetensors", "tokenizer.json"} <= {p.name for p in (path / "encoder").iterdir()}
+    from transformers import AutoModelForSequenceClassification
+
+    with pytest.raises(ValueError, match="kamerbrieven-multitask"):  # never the encoder with a random head
+        AutoModelForSequenceClassification.from_pretrained(path)
     loaded = MultiTaskTransformerClassifier.load(path)
     reloaded = loaded.predict_proba(X)
     original = model.predict_proba(X)

@@ -36,11 +36,15 @@ __all__ = [
     "TOOLKIT_FILE",
     "WEIGHT_FILES",
     "check_compatible",
+    "MULTITASK_ENCODER_DIR",
+    "MULTITASK_MODEL_TYPE",
     "clear_tokenization_cache",
+    "encoder_directory",
     "finetuned_labels",
     "has_weights",
     "load_pretrained",
     "looks_like_local_path",
+    "model_directory",
     "read_toolkit_file",
     "resolve_model_path",
     "resolve_model_source",
@@ -51,6 +55,14 @@ __all__ = [
 #: The toolkit's own record of a saved estimator, next to the Hugging Face files.
 TOOLKIT_FILE = "toolkit.json"
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
+#: Where a multi-task model keeps its shared encoder: a subdirectory, so that the model directory
+#: itself has no config.json and cannot be loaded by mistake as a plain classifier (which would
+#: give the encoder a randomly initialised head without an error).
+MULTITASK_ENCODER_DIR = "encoder"
+#: The ``model_type`` of a multi-task directory's own ``config.json``: one no ``Auto*`` class knows,
+#: so loading the directory as a plain model stops with an error that names it.
+MULTITASK_MODEL_TYPE = "kamerbrieven-multitask"
+_RUN_MANIFEST = "manifest.json"
 _MEMORY_CACHE_SIZE = 8
 _PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -82,6 +94,22 @@ def resolve_model_path(name_or_path: str) -> str:
         f"model directory {name_or_path} does not exist; build the small Dutch BERT first with:\n"
         f"    toolkit pretrain --out {name_or_path}"
     )
+
+
+def model_directory(path: str | os.PathLike) -> Path:
+    """The model directory a local path stands for: a run directory stands for its ``model/``."""
+    path = Path(path).expanduser()
+    if (path / _RUN_MANIFEST).is_file() and (path / "model").is_dir():
+        return path / "model"
+    return path
+
+
+def encoder_directory(path: str | os.PathLike) -> Path:
+    """The directory with the Hugging Face files: a multi-task model's ``encoder/``, else ``path``."""
+    path = model_directory(path)
+    if (path / MULTITASK_ENCODER_DIR / "config.json").is_file():
+        return path / MULTITASK_ENCODER_DIR
+    return path
 
 
 def has_weights(directory: Path) -> bool:
@@ -130,6 +158,7 @@ def resolve_model_source(name_or_path: str | os.PathLike, *, tokenizer_only: boo
     if path.exists() or looks_like_local_path(name):
         if not path.is_dir():
             raise ModelError(f"model_name_or_path: {name} is not a directory")
+        path = encoder_directory(path)  # a run directory, or a multi-task model's shared encoder
         if tokenizer_only:
             if not any((path / f).is_file() for f in ("tokenizer.json", "tokenizer_config.json", "vocab.txt")):
                 raise ModelError(f"tokenizer: {name} has no tokenizer files (tokenizer.json, tokenizer_config.json or vocab.txt)")

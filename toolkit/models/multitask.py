@@ -23,7 +23,17 @@ except ImportError as error:  # pragma: no cover - exercised only without the ex
 
 from ..errors import ModelError
 from .engine import IGNORE_INDEX, atomic_directory, hf_progress_bars, pad_batch, predict_probabilities
-from .loading import TOOLKIT_FILE, check_compatible, load_pretrained, read_toolkit_file, resolve_model_source
+from .loading import (
+    MULTITASK_ENCODER_DIR,
+    MULTITASK_MODEL_TYPE,
+    TOOLKIT_FILE,
+    check_compatible,
+    encoder_directory,
+    load_pretrained,
+    model_directory,
+    read_toolkit_file,
+    resolve_model_source,
+)
 from .transformer import TransformerEstimator, as_records, balanced_class_weights, is_missing, normalise_rows
 
 __all__ = ["HEADS_FILE", "MultiTaskModule", "MultiTaskTransformerClassifier"]
@@ -67,9 +77,12 @@ class MultiTaskTransformerClassifier(TransformerEstimator):
     "balanced", or ``{task: None | "balanced"}``. Early stopping uses the mean of
     the per-task macro-F1 on the held-out letters.
 
-    ``save`` writes the encoder as a standard HF checkpoint (``AutoModel`` loads it,
-    so it can also seed a single-task classifier), the tokenizer,
-    ``heads.safetensors`` and ``toolkit.json``. Fitted attributes: ``classes_``
+    ``save`` writes the encoder and tokenizer as a standard HF checkpoint in ``encoder/``
+    (``AutoModel`` loads it, so it can also seed a single-task classifier), and
+    ``heads.safetensors`` and ``toolkit.json`` beside it. The directory's own ``config.json``
+    names a model type no ``Auto*`` class knows, so ``AutoModelForSequenceClassification``
+    refuses it instead of adding a random head (``toolkit export`` writes one standard
+    classifier per task). Fitted attributes: ``classes_``
     (``{task: sorted array}``), ``tasks_``, ``model_``, ``tokenizer_`` and the
     same run records as :class:`TransformerClassifier`.
     """
@@ -133,7 +146,8 @@ class MultiTaskTransformerClassifier(TransformerEstimator):
         tokenizer = load_pretrained(AutoTokenizer, source, options, "tokenizer")
         check_compatible(tokenizer, encoder, int(self.max_length), source)
         module = MultiTaskModule(encoder, {task: len(values) for task, values in classes.items()})
-        saved = read_toolkit_file(source) if Path(source).is_dir() else None
+        saved_dir = model_directory(self.model_name_or_path) if Path(source).is_dir() else None
+        saved = read_toolkit_file(saved_dir) if saved_dir is not None else None
         if saved is not None and saved.get("estimator") == type(self).__name__:
             saved_classes = {task: [str(c) for c in values] for task, values in saved["classes"].items()}
             wanted = {task: [str(c) for c in values.tolist()] for task, values in classes.items()}
@@ -142,7 +156,7 @@ class MultiTaskTransformerClassifier(TransformerEstimator):
                     f"label-set mismatch: {source} was trained for {saved_classes}, but Y has {wanted}; "
                     "fine-tune from a pretrained encoder instead, or use the same tasks and labels"
                 )
-            self._load_heads(module, Path(source))
+            self._load_heads(module, saved_dir)
         return module, tokenizer
 
     @staticmethod
@@ -229,15 +243,19 @@ class MultiTaskTransformerClassifier(TransformerEstimator):
         return {task: self.classes_[task][values.argmax(axis=1)] for task, values in self.predict_proba(X).items()}
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Encoder (standard HF checkpoint) + tokenizer + ``heads.safetensors`` + ``toolkit.json``."""
+        """``encoder/`` (standard HF checkpoint + tokenizer), ``heads.safetensors`` and ``toolkit.json``."""
         from safetensors.torch import save_file
 
         check_is_fitted(self, "model_")
         with hf_progress_bars(bool(self.progress)), atomic_directory(path) as directory:
-            self.model_.encoder.save_pretrained(directory)
-            self.tokenizer_.save_pretrained(directory)
+            self.model_.encoder.save_pretrained(directory / MULTITASK_ENCODER_DIR)
+            self.tokenizer_.save_pretrained(directory / MULTITASK_ENCODER_DIR)
             heads = {key: value.detach().cpu().contiguous() for key, value in self.model_.heads.state_dict().items()}
             save_file(heads, str(directory / HEADS_FILE))
+            marker = {"model_type": MULTITASK_MODEL_TYPE, "encoder": MULTITASK_ENCODER_DIR, "tasks": list(self.tasks_),
+                      "note": "a multi-task model: load it with toolkit, or export one standard classifier per task "
+                              "with `toolkit export`"}
+            (directory / "config.json").write_text(json.dumps(marker, indent=2), encoding="utf-8")
             metadata = self._toolkit_metadata()
             metadata["tasks"] = list(self.tasks_)
             metadata["classes"] = {task: self.classes_[task].tolist() for task in self.tasks_}
@@ -247,14 +265,16 @@ class MultiTaskTransformerClassifier(TransformerEstimator):
     @classmethod
     def load(cls, path: str | os.PathLike, **overrides: Any) -> "MultiTaskTransformerClassifier":
         """A fitted estimator from :meth:`save`'s directory; ``overrides`` replace saved params."""
+        path = model_directory(path)  # a run directory stands for its model
         estimator, metadata = cls._read_saved(path, overrides)
         if not Path(path, HEADS_FILE).is_file():
             raise ModelError(f"{path}: no {HEADS_FILE}; the multi-task model was not saved completely")
         estimator.tasks_ = list(metadata["tasks"])
         estimator.classes_ = {task: np.array(metadata["classes"][task]) for task in estimator.tasks_}
+        encoder_dir = str(encoder_directory(path))  # runs saved before encoder/ kept it at the top
         with estimator._runtime():
-            encoder = load_pretrained(AutoModel, str(path), {"use_safetensors": True}, "encoder")
-            estimator.tokenizer_ = load_pretrained(AutoTokenizer, str(path), {}, "tokenizer")
+            encoder = load_pretrained(AutoModel, encoder_dir, {"use_safetensors": True}, "encoder")
+            estimator.tokenizer_ = load_pretrained(AutoTokenizer, encoder_dir, {}, "tokenizer")
             module = MultiTaskModule(encoder, {task: len(values) for task, values in estimator.classes_.items()})
             cls._load_heads(module, Path(path))
         estimator.model_ = module.to(torch.device(estimator.device_)).eval()

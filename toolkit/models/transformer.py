@@ -56,8 +56,10 @@ from .engine import (
 from .loading import (
     TOOLKIT_FILE,
     check_compatible,
+    encoder_directory,
     finetuned_labels,
     load_pretrained,
+    model_directory,
     read_toolkit_file,
     resolve_model_source,
     stable_hash,
@@ -322,7 +324,8 @@ class TransformerEstimator(BaseEstimator):
             raise ModelError(f"{path}: no {TOOLKIT_FILE}; not a model saved by {cls.__name__}.save")
         if metadata.get("estimator") != cls.__name__:
             raise ModelError(f"{path}: holds a {metadata.get('estimator')}, load it with that class instead of {cls.__name__}")
-        if not Path(path, "config.json").is_file() or not Path(path, "model.safetensors").is_file():
+        files = encoder_directory(path)
+        if not (files / "config.json").is_file() or not (files / "model.safetensors").is_file():
             raise ModelError(f"{path}: the saved model has no config.json or no model.safetensors (weights are read from safetensors only)")
         known = set(cls().get_params(deep=False))
         params = {key: value for key, value in metadata["params"].items() if key in known}  # tolerate older/newer files
@@ -513,6 +516,7 @@ class TransformerClassifier(ClassifierMixin, TransformerEstimator):
     @classmethod
     def load(cls, path: str | os.PathLike, **overrides: Any) -> "TransformerClassifier":
         """A fitted estimator from :meth:`save`'s directory; ``overrides`` replace saved params (e.g. ``device="cpu"``)."""
+        path = model_directory(path)  # a run directory stands for its model
         estimator, metadata = cls._read_saved(path, overrides)
         with estimator._runtime():
             estimator.model_ = load_pretrained(AutoModelForSequenceClassification, str(path), {"use_safetensors": True}, "classifier")
