@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
-pytestmark = [pytest.mark.bert, pytest.mark.slow]
+pytestmark = pytest.mark.bert
 
 from toolkit.config import load_config  # noqa: E402
 from toolkit.experiment import run_experiment  # noqa: E402
