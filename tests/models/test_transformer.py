@@ -277,6 +277,16 @@ def test_same_seed_gives_identical_probabilities(tiny_model, fitted):
 
 
 @pytest.mark.bert
+def test_heldout_scores_per_epoch_leave_training_unchanged(tiny_model, fitted):
+    monitored = classifier(tiny_model).fit(X, Y, eval_set=(X[:30], Y[:30]))
+    assert [h["epoch"] for h in monitored.history_] == [1, 2, 3, 4]
+    assert all(0.0 <= h["heldout_macro_f1"] <= 1.0 for h in monitored.history_)
+    assert np.array_equal(monitored.predict_proba(X), fitted.predict_proba(X))
+    with pytest.raises(ModelError, match="eval_set"):
+        classifier(tiny_model, epochs=1).fit(X, Y, eval_set=(X[:2], ["no-such-label", Y[0]]))
+
+
+@pytest.mark.bert
 def test_context_class_weights_and_accumulation_train(tiny_model):
     model = classifier(
         tiny_model, context="section+neighbours", epochs=1, class_weight="balanced", gradient_accumulation_steps=2, progress=True
@@ -411,6 +421,17 @@ def test_roberta_architecture_multitask_and_continued_pretraining(tiny_roberta, 
     multitask = MultiTaskTransformerClassifier(model_name_or_path=tiny_roberta, max_length=48, batch_size=16, epochs=1,
                                                num_threads=1, progress=False).fit(X, {"stance": Y, "topic": topics})
     assert set(multitask.predict(X[:5])) == {"stance", "topic"}
+    from toolkit.models.per_task import single_task_classifier
+
+    standalone = single_task_classifier(multitask, "topic")  # RoBERTa's head: dense from the pooler, out_proj from the task head
+    assert type(standalone).__name__ == "RobertaForSequenceClassification"
+    batch = multitask.tokenizer_([row["text"] for row in X[:5]], padding=True, return_tensors="pt")
+    with torch.no_grad():
+        standalone_proba = torch.softmax(standalone(**batch).logits, dim=-1).numpy()
+    # (the toolkit predicts under bf16 autocast where the CPU has it; the conversion itself is checked in float32 to 1e-5)
+    assert np.allclose(standalone_proba, multitask.predict_proba(X[:5])["topic"], atol=1e-3)
+    multitask.fit(X, {"stance": Y, "topic": topics}, eval_set=(X[:20], {"stance": Y[:20], "topic": topics[:20]}))
+    assert {"heldout_macro_f1", "heldout_macro_f1.stance", "heldout_macro_f1.topic"} <= set(multitask.history_[0])
     adapted = pretrain_mlm([row["text"] for row in X], tmp_path / "adapted", base_model=tiny_roberta, config=TINY, progress=False)
     names = {path.name for path in adapted.iterdir()}
     assert {"model.safetensors", "tokenizer.json", "pretraining.json"} <= names and "vocab.txt" not in names  # no WordPiece list for BPE

@@ -478,6 +478,7 @@ def train_loop(
     settings: LoopSettings,
     *,
     evaluate: Callable[[torch.nn.Module], float] | None = None,
+    monitor: Callable[[torch.nn.Module], dict[str, float]] | None = None,
     checkpoints: Checkpoints | None = None,
     resume: bool = False,
 ) -> dict[str, Any]:
@@ -485,7 +486,9 @@ def train_loop(
 
     Shared by the classifiers and masked-LM pretraining. ``make_batch(rows)`` builds
     a padded batch on the device; ``compute_loss`` returns the mean loss of a batch;
-    ``evaluate`` (higher is better) enables early stopping with ``settings.patience``.
+    ``evaluate`` (higher is better) enables early stopping with ``settings.patience``;
+    ``monitor`` adds scores to each epoch's record (held-out macro-F1 for learning curves)
+    without any say in training.
 
     Under ``torchrun`` / ``accelerate launch`` the same loop runs data-parallel (see
     :mod:`toolkit.launch`): ``settings.batch_size`` is per process, each process trains
@@ -515,6 +518,8 @@ def train_loop(
         record = _train_epoch(model, trained, epoch, lengths, make_batch, compute_loss, settings, optimisation)
         if evaluate is not None:
             _score_epoch(model, evaluate, record, state, settings, checkpoints, main)
+        if monitor is not None:
+            record.update({name: launch.broadcast_float(score) for name, score in monitor(model).items()})
         state.history.append(record)
         state.epoch = epoch + 1
         if epoch + 1 == settings.epochs:

@@ -93,8 +93,12 @@ class MultiTaskTransformerClassifier(TransformerEstimator):
             raise ModelError(f"class_weight[{task!r}]: must be None or 'balanced', got {option!r}")
         return option
 
-    def fit(self, X, Y) -> "MultiTaskTransformerClassifier":
-        """Fine-tune the shared encoder and all heads jointly; returns self."""
+    def fit(self, X, Y, eval_set=None) -> "MultiTaskTransformerClassifier":
+        """Fine-tune the shared encoder and all heads jointly; returns self.
+
+        ``eval_set=(X_eval, Y_eval)``: held-out rows scored after every epoch (per task and
+        their mean, in ``history_``); they do not influence training.
+        """
         self._check_params()
         records = as_records(X)
         if not hasattr(Y, "items") or not len(Y):
@@ -136,7 +140,8 @@ class MultiTaskTransformerClassifier(TransformerEstimator):
                     weights[task] = torch.tensor(values, dtype=torch.float32, device=device)
             label_record = {task: classes[task].tolist() for task in tasks}
             target_record = {task: [None if v is None else str(v) for v in columns[task]] for task in tasks}
-            self._run(features, targets, train, validation, weights, self._fingerprint(records, target_record), label_record)
+            monitor = self._monitor(eval_set)
+            self._run(features, targets, train, validation, weights, self._fingerprint(records, target_record), label_record, monitor)
         self.fit_seconds_ = round(time.perf_counter() - started, 3)
         return self
 
@@ -168,7 +173,37 @@ class MultiTaskTransformerClassifier(TransformerEstimator):
         if missing or unexpected:
             raise ModelError(f"{directory / HEADS_FILE}: heads do not match the tasks (missing {missing}, unexpected {unexpected})")
 
-    def _run(self, features, targets, train, validation, weights, fingerprint, label_record) -> None:
+    def _monitor(self, eval_set):
+        """Held-out macro-F1 per task and their mean after each epoch (None without ``eval_set``)."""
+        if eval_set is None:
+            return None
+        records, labels = as_records(eval_set[0]), eval_set[1]
+        gold: dict[str, np.ndarray] = {}
+        for task in self.tasks_:
+            index = {str(label): i for i, label in enumerate(self.classes_[task].tolist())}
+            values = [None if is_missing(v) else str(v) for v in labels.get(task, [None] * len(records))]
+            unknown = sorted({v for v in values if v is not None} - set(index))
+            if len(values) != len(records) or unknown:
+                raise ModelError(f"eval_set[{task!r}]: expected one known label (or None) per input (unknown: {unknown})")
+            gold[task] = np.array([IGNORE_INDEX if v is None else index[v] for v in values])
+        features = self._features(records)
+
+        def monitor(model) -> dict[str, float]:
+            proba = self._proba(model, features, progress=False)
+            scores = {}
+            for task in self.tasks_:
+                labelled = gold[task] != IGNORE_INDEX
+                if labelled.any():
+                    truth = gold[task][labelled]
+                    scores[f"heldout_macro_f1.{task}"] = float(f1_score(truth, proba[task][labelled].argmax(axis=1), average="macro",
+                                                                        labels=np.unique(truth)))
+            if scores:
+                scores["heldout_macro_f1"] = float(np.mean(list(scores.values())))
+            return scores
+
+        return monitor
+
+    def _run(self, features, targets, train, validation, weights, fingerprint, label_record, monitor=None) -> None:
         device = torch.device(self.device_)
         collator = DataCollatorWithPadding(self.tokenizer_)
         train_features = [features[i] for i in train]
@@ -213,7 +248,7 @@ class MultiTaskTransformerClassifier(TransformerEstimator):
                         scores.append(f1_score(gold[labelled], predicted, average="macro", labels=np.unique(gold[labelled])))
                 return float(np.mean(scores)) if scores else 0.0
 
-        self._train(len(train), lengths, make_batch, compute_loss, evaluate, fingerprint, label_record, "multi-task fine-tuning")
+        self._train(len(train), lengths, make_batch, compute_loss, evaluate, fingerprint, label_record, "multi-task fine-tuning", monitor)
 
     def _proba(self, model, features, *, progress: bool) -> dict[str, np.ndarray]:
         if not features:

@@ -277,7 +277,7 @@ class TransformerEstimator(BaseEstimator):
             with tempfile.TemporaryDirectory(prefix="toolkit-checkpoints-") as directory:
                 yield Path(directory)
 
-    def _train(self, n_rows, lengths, make_batch, compute_loss, evaluate, fingerprint, labels, desc: str) -> None:
+    def _train(self, n_rows, lengths, make_batch, compute_loss, evaluate, fingerprint, labels, desc: str, monitor=None) -> None:
         """The shared training loop, with checkpoints; its record is kept on the estimator."""
         with self._checkpoint_root() as root:
             outcome = train_loop(
@@ -288,6 +288,7 @@ class TransformerEstimator(BaseEstimator):
                 compute_loss,
                 self._loop_settings(desc),
                 evaluate=evaluate,
+                monitor=monitor,
                 checkpoints=Checkpoints(root, fingerprint, labels),
                 resume=bool(self.resume),
             )
@@ -372,8 +373,12 @@ class TransformerClassifier(ClassifierMixin, TransformerEstimator):
 
     # -- fitting
 
-    def fit(self, X, y) -> "TransformerClassifier":
-        """Fine-tune on ``X``/``y``; returns self."""
+    def fit(self, X, y, eval_set=None) -> "TransformerClassifier":
+        """Fine-tune on ``X``/``y``; returns self.
+
+        ``eval_set=(X_eval, y_eval)``: held-out rows scored after every epoch (``history_``'s
+        ``heldout_macro_f1``, for learning curves); they do not influence training.
+        """
         self._check_params()
         if self.class_weight not in (None, "balanced"):
             raise ModelError(f"class_weight: must be None or 'balanced', got {self.class_weight!r}")
@@ -401,7 +406,8 @@ class TransformerClassifier(ClassifierMixin, TransformerEstimator):
             weights = None
             if self.class_weight == "balanced":
                 weights = torch.tensor(balanced_class_weights(targets[train], len(model_labels)), dtype=torch.float32, device=self.device_)
-            self._run(features, targets, train, validation, weights, self._fingerprint(records, labels.tolist()))
+            monitor = self._monitor(eval_set, label_to_id)
+            self._run(features, targets, train, validation, weights, self._fingerprint(records, labels.tolist()), monitor)
         self.fit_seconds_ = round(time.perf_counter() - started, 3)
         return self
 
@@ -433,7 +439,23 @@ class TransformerClassifier(ClassifierMixin, TransformerEstimator):
         check_compatible(tokenizer, model, int(self.max_length), source)
         return model, tokenizer, model_labels
 
-    def _run(self, features, targets, train, validation, weights, fingerprint) -> None:
+    def _monitor(self, eval_set, label_to_id: Mapping[str, int]):
+        """The held-out score per epoch (None without ``eval_set``)."""
+        if eval_set is None:
+            return None
+        eval_records, eval_labels = as_records(eval_set[0]), [str(label) for label in eval_set[1]]
+        unknown = sorted(set(eval_labels) - set(label_to_id))
+        if len(eval_records) != len(eval_labels) or unknown:
+            raise ModelError(f"eval_set: expected one known label per input (unknown: {unknown})")
+        features, gold = self._features(eval_records), np.array([label_to_id[label] for label in eval_labels])
+
+        def monitor(model) -> dict[str, float]:
+            predicted = self._proba(model, features, progress=False).argmax(axis=1)
+            return {"heldout_macro_f1": float(f1_score(gold, predicted, average="macro", labels=np.unique(gold)))}
+
+        return monitor
+
+    def _run(self, features, targets, train, validation, weights, fingerprint, monitor=None) -> None:
         device = torch.device(self.device_)
         collator = DataCollatorWithPadding(self.tokenizer_)
         train_features = [features[i] for i in train]
@@ -460,7 +482,7 @@ class TransformerClassifier(ClassifierMixin, TransformerEstimator):
                 proba = self._proba(model, validation_features, progress=False)
                 return float(f1_score(validation_targets, proba.argmax(axis=1), average="macro", labels=np.unique(validation_targets)))
 
-        self._train(len(train), lengths, make_batch, compute_loss, evaluate, fingerprint, list(self.model_labels_), "fine-tuning")
+        self._train(len(train), lengths, make_batch, compute_loss, evaluate, fingerprint, list(self.model_labels_), "fine-tuning", monitor)
 
     # -- prediction
 
