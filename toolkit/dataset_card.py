@@ -206,11 +206,11 @@ def dataset_card(export, fmt: str) -> str:
         f"letters" + (f" dated {dates[0]} to {dates[-1]}" if dates else "") + ", one row per sentence with its context "
         "(section heading, neighbouring sentences of the same letter). Exported by `toolkit labels export`.",
         "## Columns",
-        markdown_table(["column", "meaning"], [[name, meaning] for name, meaning in _COLUMNS]
-                       + [[task, f"the {task} label (`ClassLabel`)"] for task in export.tasks]
-                       + [["annotator", "who labelled the sentence"], ["<task>_origin", "accepted or manual, see below"],
-                          ["codebook", "the codebook version the labels were made under"],
-                          ["fold", "the runner split that holds the letter out, see Splits"]]),
+        markdown_table(["column", "meaning"], [[f"`{name}`", meaning] for name, meaning in [
+            *_COLUMNS, *((task, f"the {task} label (`ClassLabel`)") for task in export.tasks),
+            ("annotator", "who labelled the sentence"), ("<task>_origin", "accepted or manual, see below"),
+            ("codebook", "the codebook version the labels were made under"),
+            ("fold", "the runner split that holds the letter out, see Splits")]]),
     ]
     sections = [*intro, *_provenance_section(export), *_labels_section(export), *_splits_section(export),
                 *_loading_section(fmt, list(export.dataset)), *_uses_section()]
