@@ -127,8 +127,13 @@ def _labels_validate(args: argparse.Namespace) -> int:
 
 
 def _labels_export(args: argparse.Namespace) -> int:
+    from .dataset_export import EXPORT_FORMATS
     from .labels import export_rows
 
+    if args.format in EXPORT_FORMATS:
+        return _export_dataset(args)
+    if args.push_to_hub:
+        raise ToolkitError(f"--push-to-hub: only for the dataset formats ({', '.join(EXPORT_FORMATS)})")
     context = _context(args)
     if args.format == "jsonl":
         for row in export_rows(context.labels_dir, context.schema, context.sentences):
@@ -139,6 +144,24 @@ def _labels_export(args: argparse.Namespace) -> int:
     rows = _rows_to_label(args, context)
     written = _write_tool_files(args.out, args.format, rows, context.schema)
     print(f"wrote {len(rows)} sentences for {args.format}: {', '.join(str(path) for path in written)}")
+    return 0
+
+
+def _export_dataset(args: argparse.Namespace) -> int:
+    """The labelled corpus as a Hugging Face dataset with its card, split as the runner splits it."""
+    from .dataset_export import build_export, check_output_dir, write_export
+
+    if not args.out:
+        raise ToolkitError(f"--out: a directory for the {args.format} dataset")
+    check_output_dir(args.out, args.force)
+    export = build_export(args.split_config, args.labels_dir)
+    out = write_export(export, args.out, args.format, force=args.force)
+    splits = ", ".join(f"{name} {split.num_rows}" for name, split in export.dataset.items())
+    print(f"wrote {sum(s.num_rows for s in export.dataset.values())} sentences as {args.format} to {out} ({splits})")
+    if args.push_to_hub:
+        from .hub import push_folder
+
+        print(f"pushed to {push_folder(out, args.push_to_hub, repo_type='dataset', private=args.private)}")
     return 0
 
 
@@ -380,7 +403,7 @@ _LABEL_HELP = (
     ("import-reliability", "store blind re-labels of a sample for the agreement figures"),
     ("revise", "apply a review pass's changes (JSONL: id, task, old, new, rule), keeping a trace"),
     ("validate", "check the stored labels against the schema and the corpus"),
-    ("export", "print one JSON object per labelled body sentence"),
+    ("export", "print one JSON object per labelled body sentence, write labelling-tool files, or the dataset (parquet/hf/csv)"),
     ("agreement", "Cohen's kappa and Krippendorff's alpha per task from the stored labels"),
     ("stats", "counts per class and per letter (markdown)"),
     ("card", "regenerate the counts and agreement section of labels/README.md"),
@@ -402,13 +425,11 @@ def add_label_commands(commands) -> None:
             action.add_argument("paths", nargs="+", type=Path, metavar="DECISIONS.jsonl")
             action.add_argument("--annotator", required=name != "import",
                                 help="who made these decisions (for a tool's export: instead of its users)")
-        if name in ("import", "export"):
+        if name == "import":
             action.add_argument("--format", choices=["jsonl", "label-studio", "argilla"], default="jsonl",
-                                help="JSON lines (default), or a Label Studio / Argilla JSON export or project files")
+                                help="JSON lines (default), or a Label Studio / Argilla JSON export")
         if name == "export":
-            action.add_argument("--out", type=Path, help="directory for the label-studio or argilla files")
-            action.add_argument("--queue", type=Path, help="the sentences of a `labels queue` file, with its proposals")
-            action.add_argument("--letters", nargs="*", help="whole letters, starting from stored labels or rule proposals")
+            _add_export_options(action)
         if name == "import":
             action.add_argument("--replace", action="store_true",
                                 help="change labels that are already stored (each change traced as a revision)")
@@ -463,3 +484,18 @@ def add_label_commands(commands) -> None:
                                 help="compare with the stored labels or with the first-pass snapshot")
 
 
+
+
+def _add_export_options(action) -> None:
+    action.add_argument("--format", choices=["jsonl", "label-studio", "argilla", "parquet", "hf", "csv"], default="jsonl",
+                        help="JSON lines (default); Label Studio / Argilla project files; or the labelled corpus as a "
+                             "Hugging Face dataset with a card: parquet files, save_to_disk (hf) or CSV (labels as names)")
+    action.add_argument("--out", type=Path, help="directory for the label-studio, argilla or dataset files")
+    action.add_argument("--queue", type=Path, help="the sentences of a `labels queue` file, with its proposals")
+    action.add_argument("--letters", nargs="*", help="whole letters, starting from stored labels or rule proposals")
+    action.add_argument("--split-config", type=Path, default=None,
+                        help="dataset formats: the experiment whose held-out letters make the splits "
+                             "(default experiments/tfidf-kfold-tuned.yaml: grouped 5-fold, one split per fold)")
+    action.add_argument("--force", action="store_true", help="dataset formats: replace a non-empty --out")
+    action.add_argument("--push-to-hub", metavar="REPO", help="dataset formats: also upload --out to this Hub dataset repo")
+    action.add_argument("--private", action="store_true", help="with --push-to-hub: create the repository private")

@@ -15,6 +15,7 @@ __all__ = [
     "DatasetError",
     "ModelError",
     "RunError",
+    "HubError",
 ]
 
 
@@ -52,3 +53,7 @@ class ModelError(ToolkitError):
 
 class RunError(ToolkitError):
     """A run directory is missing, incomplete or damaged."""
+
+
+class HubError(ToolkitError):
+    """Publishing to the Hugging Face Hub failed (no token, offline, refused by the Hub)."""
