@@ -113,8 +113,8 @@ def _python(arguments: list[str], cwd: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def tiny_bert_without_dropout(tmp_path_factory) -> Path:
-    """A tiny BERT pretrained here; dropout off, so a run depends on its batches alone."""
+def tiny_bert(tmp_path_factory) -> Path:
+    """A tiny BERT pretrained here, with BERT's dropout (0.1) left on."""
     pytest.importorskip("torch")
     from toolkit.models.pretrain import PretrainConfig, pretrain_mlm
 
@@ -124,33 +124,57 @@ def tiny_bert_without_dropout(tmp_path_factory) -> Path:
     config = PretrainConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
                             max_position_embeddings=64, vocab_size=300, epochs=1, batch_size=8, max_length=32, num_threads=1)
     directory = pretrain_mlm(texts, tmp_path_factory.mktemp("ddp") / "tiny-bert", config=config, progress=False)
-    settings = json.loads((directory / "config.json").read_text())
-    settings.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
-    (directory / "config.json").write_text(json.dumps(settings))
+    assert json.loads((directory / "config.json").read_text())["hidden_dropout_prob"] > 0
     return directory
+
+
+def _largest_difference(first: Path, second: Path) -> float:
+    one, other = np.load(first), np.load(second)
+    assert set(one.files) == set(other.files)
+    return max(float(np.abs(one[name] - other[name]).max()) for name in one.files)
 
 
 @pytest.mark.slow
 @pytest.mark.bert
-def test_two_processes_train_the_model_one_process_trains_on_their_combined_batch(tiny_bert_without_dropout, tmp_path):
+def test_two_processes_under_accelerate_train_the_weights_of_one_process_on_the_same_global_batch(tiny_bert, tmp_path):
+    """2 processes × 4 rows = 1 process × 4 rows × 2 accumulation steps: the same shards, the same
+    dropout draws (seeded per shard), the same class-weighted global loss; so the same weights."""
     worker = str(TESTS / "ddp_worker.py")
-    model = str(tiny_bert_without_dropout)
-    _launch([worker, model, str(tmp_path / "two-by-4"), "4"], 2, tmp_path)
+    model = str(tiny_bert)
+    _launch([worker, model, str(tmp_path / "two-by-4"), "4"], 2, tmp_path, launcher="accelerate")
+    _python([worker, model, str(tmp_path / "one-by-4x2"), "4", "2"], tmp_path)
     _python([worker, model, str(tmp_path / "one-by-8"), "8"], tmp_path)
-    _python([worker, model, str(tmp_path / "one-by-4"), "4"], tmp_path)
 
     replica_0 = np.load(tmp_path / "two-by-4" / "proba-rank0.npy")
     replica_1 = np.load(tmp_path / "two-by-4" / "proba-rank1.npy")
     assert np.array_equal(replica_0, replica_1)  # the processes end with the same weights
-    combined = np.load(tmp_path / "one-by-8" / "proba-rank0.npy")
-    np.testing.assert_allclose(replica_0, combined, atol=1e-5)
-    # The check has teeth: training on half the batch per step gives another model.
-    assert np.abs(np.load(tmp_path / "one-by-4" / "proba-rank0.npy") - combined).max() > 1e-3
+    assert _largest_difference(tmp_path / "two-by-4" / "weights.npz", tmp_path / "one-by-4x2" / "weights.npz") < 1e-5
+    # The check has teeth: one forward over all 8 rows draws other dropout masks, so another model.
+    assert _largest_difference(tmp_path / "two-by-4" / "weights.npz", tmp_path / "one-by-8" / "weights.npz") > 1e-4
 
-    two, one = (json.loads((tmp_path / name / "fit.json").read_text()) for name in ("two-by-4", "one-by-8"))
+    two, one = (json.loads((tmp_path / name / "fit.json").read_text()) for name in ("two-by-4", "one-by-4x2"))
     assert (two["world_size"], one["world_size"]) == (2, 1)
     np.testing.assert_allclose([e["train_loss"] for e in two["history"]], [e["train_loss"] for e in one["history"]], rtol=1e-5)
-    assert [e["sentences"] for e in two["history"]] == [72, 72, 72]  # each sentence once per epoch, not once per process
+    assert [e["sentences"] for e in two["history"]] == [56, 56, 56]  # each sentence once per epoch, not once per process
+
+
+def test_the_loss_of_a_step_is_the_global_class_weighted_mean():
+    """Summed terms over their summed weights: what one process computes over the whole batch,
+    and not the mean of per-process means (which differs when the processes' classes differ)."""
+    torch = pytest.importorskip("torch")
+    from toolkit.models.training import cross_entropy_sum, label_weight
+
+    generator = torch.Generator().manual_seed(0)
+    logits = torch.randn(8, 3, generator=generator)
+    labels = torch.tensor([0, 0, 0, 1, 2, 2, 1, -100])
+    weight = torch.tensor([0.5, 2.0, 1.5])
+    whole = torch.nn.functional.cross_entropy(logits, labels, weight=weight, ignore_index=-100)
+    halves = [(logits[:4], labels[:4]), (logits[4:], labels[4:])]
+    total = sum(label_weight(part, weight) for _, part in halves)
+    combined = sum(cross_entropy_sum(values, part, weight) for values, part in halves) / total
+    assert torch.allclose(combined, whole)
+    mean_of_means = sum(torch.nn.functional.cross_entropy(v, p, weight=weight, ignore_index=-100) for v, p in halves) / 2
+    assert not torch.allclose(mean_of_means, whole)
 
 
 @pytest.mark.slow

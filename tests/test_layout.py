@@ -75,6 +75,14 @@ def _private(name: str) -> bool:
     return name.startswith("_") and not name.startswith("__")
 
 
+#: Private names of other libraries used on purpose, each with the reason (reviewed; keep short).
+THIRD_PARTY_PRIVATE = {
+    # accelerate keeps its settings in a per-process singleton and offers no public way to change
+    # the mixed precision of a later Accelerator; one process fits models with different settings.
+    "AcceleratorState._reset_state",
+}
+
+
 def test_no_private_name_is_imported_across_modules() -> None:
     offenders = []
     for path in _modules():
@@ -96,6 +104,6 @@ def test_no_private_name_is_imported_across_modules() -> None:
         for node in ast.walk(tree):
             # `imported_module._name`: reaching into another module's private parts
             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in toolkit_names:
-                if _private(node.attr):
+                if _private(node.attr) and f"{node.value.id}.{node.attr}" not in THIRD_PARTY_PRIVATE:
                     offenders.append(f"{module}: {node.value.id}.{node.attr}")
     assert not offenders, "private names used across modules:\n" + "\n".join(sorted(set(offenders)))

@@ -1,35 +1,27 @@
-"""The multi-process launch (``torchrun``, ``accelerate launch``): who am I, and talking to the others.
+"""The multi-process launch (``accelerate launch``, ``torchrun``): who am I, and the few values
+the processes agree on outside training.
 
-Takes the launcher's environment; gives the process's rank, the process group and the collectives
-the runner and the training loop use.
+Takes the launcher's environment; gives the process's rank, the process group and small
+collectives (a flag, a float, sums, a barrier) for the runner's decisions: whether a finished run
+is reused, which process writes files and prints, when early stopping stops.
 
-Both launchers start one process per device and tell each process its place through
-the environment: ``WORLD_SIZE`` (processes in all), ``RANK`` (this one, 0-based),
-``LOCAL_RANK`` (its index on this machine, i.e. its GPU) and ``MASTER_ADDR`` /
-``MASTER_PORT`` (where rank 0 listens). The toolkit reads those, joins the process
-group the first time it is needed, and otherwise behaves as one process: without a
-launcher nothing in this module changes a run.
+Both launchers start one process per device and tell each process its place through the
+environment: ``WORLD_SIZE`` (processes in all), ``RANK`` (this one, 0-based), ``LOCAL_RANK``
+(its index on this machine, i.e. its GPU) and ``MASTER_ADDR`` / ``MASTER_PORT`` (where rank 0
+listens). Without a launcher nothing in this module changes a run.
 
-How a launched run shares the work (PyTorch ``DistributedDataParallel``):
+Training itself runs on ``accelerate`` (:mod:`toolkit.models.training`): it wraps the model for
+data-parallel training (or FSDP / DeepSpeed as ``accelerate launch`` is configured), applies
+mixed precision and synchronises gradients. What stays here is how a global batch is cut into
+one contiguous shard per process (:func:`shard`), so every process reads the same data in the
+same order and only rank 0 writes checkpoints, models and run directories.
 
-* every process reads the same data and builds the same model from the same seed;
-* each global batch of ``batch_size × world_size`` rows (built from the same shuffled
-  order on every process) is cut into one contiguous shard per process; gradients are
-  averaged across processes before each optimizer step, so one step sees
-  ``batch_size × world_size × gradient_accumulation_steps`` sentences;
-* validation for early stopping is scored on every process and rank 0's score is
-  broadcast, so every process stops at the same epoch;
-* only rank 0 writes checkpoints, saved models and run directories; at the end of
-  training rank 0's weights are broadcast, so a non-shared disk on other nodes is fine.
-  Resuming from checkpoints needs them on a disk every process can read.
-
-The environment queries import nothing heavy, so the runner can ask "am I rank 0?"
-without importing torch; everything that talks to other processes imports torch lazily.
+The environment queries import nothing heavy, so the runner can ask "am I rank 0?" without
+importing torch; everything that talks to other processes imports torch lazily.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from typing import Any
@@ -43,18 +35,15 @@ __all__ = [
     "barrier",
     "broadcast_float",
     "broadcast_flag",
-    "broadcast_module",
     "describe",
     "ensure_process_group",
     "is_launched",
     "is_main_process",
     "local_rank",
-    "no_sync",
     "rank",
     "shard",
     "shutdown",
     "world_size",
-    "wrap",
 ]
 
 
@@ -200,36 +189,3 @@ def barrier() -> None:
         import torch.distributed as dist
 
         dist.barrier()
-
-
-def broadcast_module(module: Any) -> None:
-    """Overwrite every parameter and buffer with rank 0's values, in place."""
-    if not is_launched():
-        return
-    import torch
-    import torch.distributed as dist
-
-    with torch.no_grad():
-        for tensor in module.state_dict().values():
-            dist.broadcast(tensor, src=0)
-
-
-def wrap(module: Any, device: Any) -> Any:
-    """``module`` inside ``DistributedDataParallel`` when launched, else ``module`` itself.
-
-    DDP's constructor broadcasts rank 0's weights, so every replica starts equal even
-    if a process built its classifier head differently.
-    """
-    if not is_launched():
-        return module
-    from torch.nn.parallel import DistributedDataParallel
-
-    device_ids = [device.index] if device.type == "cuda" else None
-    return DistributedDataParallel(module, device_ids=device_ids)
-
-
-def no_sync(wrapped: Any, synchronise: bool):
-    """Skip the gradient all-reduce on accumulation steps that do not end in an optimizer step."""
-    if synchronise or not hasattr(wrapped, "no_sync"):
-        return contextlib.nullcontext()
-    return wrapped.no_sync()

@@ -22,7 +22,7 @@ from sklearn.base import clone  # noqa: E402
 
 from toolkit.errors import ModelError  # noqa: E402
 from toolkit.models.pretrain import PretrainConfig, pretrain_mlm, train_tokenizer  # noqa: E402
-from toolkit.models import engine, loading  # noqa: E402
+from toolkit.models import engine, loading, training  # noqa: E402
 from toolkit.models.context import context_text  # noqa: E402
 from toolkit.models.multitask import MultiTaskTransformerClassifier  # noqa: E402
 from toolkit.models.transformer import TransformerClassifier, split_by_letter  # noqa: E402
@@ -309,16 +309,16 @@ def test_early_stopping_holds_out_training_letters_only(tiny_model):
 @pytest.mark.bert
 def test_resume_after_interruption_equals_an_uninterrupted_run(tiny_model, tmp_path, monkeypatch):
     reference = classifier(tiny_model, epochs=3).fit(X, Y).predict_proba(X)
-    original = engine.Checkpoints.save_last
+    original = training.Checkpoints.save_last
 
     def save_then_interrupt(self, *args, **kwargs):
         original(self, *args, **kwargs)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(engine.Checkpoints, "save_last", save_then_interrupt)
+    monkeypatch.setattr(training.Checkpoints, "save_last", save_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
         classifier(tiny_model, epochs=3, output_dir=str(tmp_path)).fit(X, Y)
-    monkeypatch.setattr(engine.Checkpoints, "save_last", original)
+    monkeypatch.setattr(training.Checkpoints, "save_last", original)
     assert json.loads((tmp_path / "checkpoint-last" / "state.json").read_text())["epoch"] == 1
     resumed = classifier(tiny_model, epochs=3, output_dir=str(tmp_path), resume=True).fit(X, Y)
     assert [h["epoch"] for h in resumed.history_] == [1, 2, 3]

@@ -23,6 +23,7 @@ except ImportError as error:  # pragma: no cover - exercised only without the ex
 
 from ..errors import ModelError
 from .engine import IGNORE_INDEX, atomic_directory, hf_progress_bars, pad_batch, predict_probabilities
+from .training import cross_entropy_sum, label_weight
 from .loading import (
     MULTITASK_ENCODER_DIR,
     MULTITASK_MODEL_TYPE,
@@ -209,9 +210,6 @@ class MultiTaskTransformerClassifier(TransformerEstimator):
         train_features = [features[i] for i in train]
         train_targets = {task: torch.as_tensor(values[train]) for task, values in targets.items()}
         lengths = np.array([len(f["input_ids"]) for f in train_features], dtype=np.int64)
-        losses = {
-            task: torch.nn.CrossEntropyLoss(weight=weights.get(task), ignore_index=IGNORE_INDEX) for task in self.tasks_
-        }
 
         def make_batch(rows: np.ndarray) -> dict[str, torch.Tensor]:
             batch = pad_batch(collator, train_features, rows)
@@ -220,18 +218,14 @@ class MultiTaskTransformerClassifier(TransformerEstimator):
             return {key: value.to(device) for key, value in batch.items()}
 
         def compute_loss(model, batch):
-            labels = {task: batch.pop(f"target.{task}") for task in self.tasks_}
-            logits = model(**batch)
-            total = None
-            for task in self.tasks_:
-                if bool((labels[task] != IGNORE_INDEX).any()):
-                    loss = losses[task](logits[task].float(), labels[task])
-                else:
-                    # All-ignored would give NaN; a zero that still touches the head keeps
-                    # every parameter in the graph, which data-parallel training requires.
-                    loss = logits[task].float().sum() * 0.0
-                total = loss if total is None else total + loss
-            return total
+            inputs = {key: value for key, value in batch.items() if not key.startswith("target.")}
+            logits = model(**inputs)
+            # A task with no label in a batch sums to 0 and still reaches its head, which
+            # data-parallel training requires of every parameter.
+            return {task: cross_entropy_sum(logits[task], batch[f"target.{task}"], weights.get(task)) for task in self.tasks_}
+
+        def weigh(batch) -> dict[str, float]:
+            return {task: label_weight(batch[f"target.{task}"], weights.get(task)) for task in self.tasks_}
 
         evaluate = None
         if validation is not None:
@@ -248,7 +242,8 @@ class MultiTaskTransformerClassifier(TransformerEstimator):
                         scores.append(f1_score(gold[labelled], predicted, average="macro", labels=np.unique(gold[labelled])))
                 return float(np.mean(scores)) if scores else 0.0
 
-        self._train(len(train), lengths, make_batch, compute_loss, evaluate, fingerprint, label_record, "multi-task fine-tuning", monitor)
+        self._train(len(train), lengths, (make_batch, compute_loss, weigh), evaluate, fingerprint, label_record, "multi-task fine-tuning",
+                    monitor)
 
     def _proba(self, model, features, *, progress: bool) -> dict[str, np.ndarray]:
         if not features:

@@ -30,7 +30,7 @@ import numpy as np
 
 from ..errors import ModelError
 from .. import launch
-from . import MIXED_PRECISION_MODES, engine, loading
+from . import MIXED_PRECISION_MODES, engine, loading, training
 
 __all__ = ["SPECIAL_TOKENS", "PretrainConfig", "pretrain_mlm", "train_tokenizer"]
 
@@ -238,18 +238,20 @@ def _train_masked_lm(model, tokenizer, texts: list[str], config: PretrainConfig,
         return {key: value.to(device) for key, value in batch.items()}
 
     def compute_loss(model, batch):
-        if not bool((batch["labels"] != engine.IGNORE_INDEX).any()):
-            # A batch of very short texts (headings) can draw no masked token; its
-            # mean loss would be 0/0. It contributes nothing, and says so.
-            inputs = {key: value for key, value in batch.items() if key != "labels"}
-            return model(**inputs).logits.sum() * 0.0
-        return model(**batch).loss
+        # Summed over masked tokens (a batch of short headings may draw none: it adds 0); the
+        # loop divides by the masked tokens of the whole step, on every process.
+        inputs = {key: value for key, value in batch.items() if key != "labels"}
+        logits = model(**inputs).logits
+        return {"masked_lm": training.cross_entropy_sum(logits.reshape(-1, logits.shape[-1]), batch["labels"].reshape(-1))}
 
-    return engine.train_loop(model, len(features), lengths, make_batch, compute_loss, settings)
+    def weigh(batch) -> dict[str, float]:
+        return {"masked_lm": training.label_weight(batch["labels"])}
+
+    return training.train_loop(model, len(features), lengths, make_batch, compute_loss, weigh, settings)
 
 
 def _loop_settings(config: PretrainConfig, learning_rate: float, dtype, device, progress: bool):
-    return engine.LoopSettings(
+    return training.LoopSettings(
         epochs=config.epochs,
         batch_size=config.batch_size,
         learning_rate=learning_rate,

@@ -41,8 +41,6 @@ from . import MIXED_PRECISION_MODES
 from .context import check_context, context_text
 from .engine import (
     IGNORE_INDEX,
-    Checkpoints,
-    LoopSettings,
     atomic_directory,
     hf_progress_bars,
     pad_batch,
@@ -51,8 +49,8 @@ from .engine import (
     resolve_device,
     resolve_precision,
     runtime,
-    train_loop,
 )
+from .training import Checkpoints, LoopSettings, cross_entropy_sum, label_weight, train_loop
 from .loading import (
     TOOLKIT_FILE,
     check_compatible,
@@ -277,15 +275,14 @@ class TransformerEstimator(BaseEstimator):
             with tempfile.TemporaryDirectory(prefix="toolkit-checkpoints-") as directory:
                 yield Path(directory)
 
-    def _train(self, n_rows, lengths, make_batch, compute_loss, evaluate, fingerprint, labels, desc: str, monitor=None) -> None:
+    def _train(self, n_rows, lengths, batches, evaluate, fingerprint, labels, desc: str, monitor=None) -> None:
         """The shared training loop, with checkpoints; its record is kept on the estimator."""
         with self._checkpoint_root() as root:
             outcome = train_loop(
                 self.model_,
                 n_rows,
                 lengths,
-                make_batch,
-                compute_loss,
+                *batches,
                 self._loop_settings(desc),
                 evaluate=evaluate,
                 monitor=monitor,
@@ -461,7 +458,6 @@ class TransformerClassifier(ClassifierMixin, TransformerEstimator):
         train_features = [features[i] for i in train]
         train_targets = torch.as_tensor(targets[train])
         lengths = np.array([len(f["input_ids"]) for f in train_features], dtype=np.int64)
-        loss_function = torch.nn.CrossEntropyLoss(weight=weights)
 
         def make_batch(rows: np.ndarray) -> dict[str, torch.Tensor]:
             batch = pad_batch(collator, train_features, rows)
@@ -469,9 +465,11 @@ class TransformerClassifier(ClassifierMixin, TransformerEstimator):
             return {key: value.to(device) for key, value in batch.items()}
 
         def compute_loss(model, batch):
-            labels = batch.pop("labels")
-            logits = model(**batch).logits
-            return loss_function(logits.float(), labels)
+            inputs = {key: value for key, value in batch.items() if key != "labels"}
+            return {"classification": cross_entropy_sum(model(**inputs).logits, batch["labels"], weights)}
+
+        def weigh(batch) -> dict[str, float]:
+            return {"classification": label_weight(batch["labels"], weights)}
 
         evaluate = None
         if validation is not None:
@@ -482,7 +480,8 @@ class TransformerClassifier(ClassifierMixin, TransformerEstimator):
                 proba = self._proba(model, validation_features, progress=False)
                 return float(f1_score(validation_targets, proba.argmax(axis=1), average="macro", labels=np.unique(validation_targets)))
 
-        self._train(len(train), lengths, make_batch, compute_loss, evaluate, fingerprint, list(self.model_labels_), "fine-tuning", monitor)
+        self._train(len(train), lengths, (make_batch, compute_loss, weigh), evaluate, fingerprint, list(self.model_labels_), "fine-tuning",
+                    monitor)
 
     # -- prediction
 
