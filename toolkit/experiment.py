@@ -47,6 +47,7 @@ __all__ = [
     "RunResult",
     "WorkUnit",
     "build_model",
+    "check_launch",
     "evaluate_units",
     "fit_units",
     "make_splits",
@@ -349,7 +350,7 @@ def _fit_unit(plan: ExperimentPlan, unit: WorkUnit, progress: bool, keep_model: 
 def run_experiment(config: ExperimentConfig, *, force: bool = False, progress: bool = True) -> RunResult:
     """Run one experiment and return its run directory."""
     plan = plan_experiment(config)
-    _check_launch(config)
+    check_launch(config)
     # Under torchrun every process trains, rank 0 alone writes; rank 0's view of the
     # cache decides for all, or processes on other disks would wait for it forever.
     launch.ensure_process_group()
@@ -421,7 +422,7 @@ def _prediction_row(table, task, seed, split, row, classes, probs, best) -> dict
     }
 
 
-def _check_launch(config: ExperimentConfig) -> None:
+def check_launch(config: ExperimentConfig) -> None:
     """A config that pins its number of processes runs only under that launch."""
     wanted, launched = config.training.processes, launch.world_size()
     if wanted is None or wanted == launched:
