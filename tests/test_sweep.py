@@ -163,13 +163,24 @@ def test_shards_merged_give_the_run_a_single_process_gives(shards):
     assert not shard_area(run).exists()
     assert _files(run) == _files(single)
     assert (run / "top_features.json").read_bytes() == (single / "top_features.json").read_bytes()
-    assert json.loads((run / "metrics.json").read_text()) == json.loads((single / "metrics.json").read_text())
+    merged = json.loads((run / "metrics.json").read_text())
+    assert merged == json.loads((single / "metrics.json").read_text())
+    low, high = merged["tasks"]["stance"]["baselines"]["stratified"]["macro_f1_interval"]
+    assert low < high  # bootstrap intervals that a different seed or row order would change
     assert _predictions(run) == _predictions(single)
     assert len({row["seed"] for row in _predictions(run)}) == 2
     # the merged run is a finished run: `toolkit run` without --shard reuses it
     code, stdout, _ = _cli(*_kfold_args(labels, run.parent))
     assert code == 0 and "reused run" in stdout
     assert _cli("merge", run)[1].startswith(f"{run}: already merged")
+    code, stdout, _ = _cli(*_kfold_args(labels, run.parent, "--shard", "2/2"))
+    assert code == 0 and "already finished" in stdout and not shard_area(run).exists()
+
+
+def test_merge_takes_the_shard_area_for_its_run(shards):
+    _, single, run = shards
+    assert _run("merge", shard_area(run)) == run
+    assert json.loads((run / "metrics.json").read_text()) == json.loads((single / "metrics.json").read_text())
 
 
 def test_a_finished_shard_is_reused(kfold, tmp_path, monkeypatch):

@@ -210,6 +210,8 @@ def merge_shards(run_path: Path, *, progress: bool = False) -> MergeResult:
     from one config and one data fingerprint that name this run directory.
     """
     run_path = Path(run_path)
+    if run_path.name.endswith(".shards"):  # the shard area named instead of its run (e.g. from a glob)
+        run_path = run_path.with_name(run_path.name.removesuffix(".shards"))
     area = shard_area(run_path)
     if not area.is_dir():
         if (run_path / MANIFEST_FILE).is_file():
