@@ -89,3 +89,19 @@ def test_missing_small_model_names_the_command_that_builds_it(tiny_labels_dir, t
     config = replace(config, data=replace(config.data, labels_dir=str(tiny_labels_dir)), output_dir=str(tmp_path / "runs"))
     with pytest.raises(ModelError, match="toolkit pretrain --out models/no-such-model"):
         run_experiment(config, progress=False)
+
+
+@pytest.mark.bert
+def test_transformer_shards_merged_equal_a_one_process_run(tiny_labels_dir, tmp_path, tiny_bert):
+    """Folds × seeds of a multi-task transformer as two shards, merged: the one-process run's numbers."""
+    from toolkit.sweep import Shard, merge_shards, run_shard
+
+    extra = ("data.split.kind=grouped_kfold", "data.split.n_splits=2", "training.seeds=[0, 1]")
+    single = run_experiment(_config("bert-small-multitask-seed.yaml", tiny_labels_dir, tmp_path / "a", tiny_bert, *extra), progress=False)
+    config = _config("bert-small-multitask-seed.yaml", tiny_labels_dir, tmp_path / "b", tiny_bert, *extra)
+    paths = {run_shard(config, Shard(index, 2), progress=False).path for index in (1, 2)}
+    (path,) = paths
+    assert merge_shards(path).shards == 2
+    for name in ("metrics.json", "predictions.jsonl"):
+        assert (path / name).read_text() == (single.path / name).read_text()
+    assert (path / "model" / "model.safetensors").is_file()

@@ -140,6 +140,8 @@ def _run(args: argparse.Namespace) -> int:
     from .experiment import run_experiment
 
     configs = load_configs(args.config, args.set)
+    if args.shard is not None:
+        return _run_shard(args, configs)
     for config in configs:
         if args.output_dir:
             config = replace(config, output_dir=str(args.output_dir))
@@ -167,6 +169,64 @@ def _print_run_summary(config, result) -> None:
             f"{model['n']} sentences in {model['test_letters']} held-out letters"
         )
     print(result.path)
+
+
+def _run_shard(args: argparse.Namespace, configs) -> int:
+    """``toolkit run --shard i/n``: one shard of each experiment; prints the run directory to merge last."""
+    from dataclasses import replace
+
+    from .sweep import finished_shards, parse_shard, run_shard
+
+    shard = parse_shard(args.shard)
+    for config in configs:
+        if args.output_dir:
+            config = replace(config, output_dir=str(args.output_dir))
+        result = run_shard(config, shard, force=args.force, progress=not args.quiet)
+        if not launch.is_main_process():
+            continue
+        if result.shard_dir is None:
+            print(f"{config.name}: the run is already finished (reused; --force recomputes shard {shard})")
+        else:
+            done = sum(1 for found in finished_shards(result.shard_dir.parent) if found.count == shard.count)
+            state = "reused (already finished; --force recomputes it)" if result.cached else f"done ({result.units} work units)"
+            print(f"{config.name}: shard {shard} {state} in {result.shard_dir}; {done} of {shard.count} shards finished; "
+                  f"`toolkit merge {result.path}` once all are")
+        print(result.path)
+    return 0
+
+
+@_command("sweep")
+def _sweep(args: argparse.Namespace) -> int:
+    """One `toolkit run` command per experiment of a file (--list), or submitted through submitit (--submit)."""
+    from .sweep import submit_sweep, sweep_commands
+
+    if args.list:
+        lines = sweep_commands(args.config, args.set, shards=args.shards, output_dir=args.output_dir)
+        print(f"# {len(lines)} command(s) for {args.config}", file=sys.stderr)  # stdout holds only the commands
+        for line in lines:
+            print(line)
+        return 0
+    parameters = {"slurm_partition": args.slurm_partition, "timeout_min": args.timeout_min,
+                  "cpus_per_task": args.cpus_per_task, "gpus_per_node": args.gpus_per_node}
+    runs = submit_sweep(args.config, args.set, executor=args.submit, shards=args.shards, output_dir=args.output_dir,
+                        log_dir=args.log_dir, force=args.force, parameters=parameters,
+                        report=lambda message: print(message, file=sys.stderr))
+    for run in runs:
+        print(run)
+    return 0
+
+
+@_command("merge")
+def _merge(args: argparse.Namespace) -> int:
+    from .sweep import merge_shards
+
+    result = merge_shards(args.run)
+    if result.shards == 0:
+        print(f"{result.path}: already merged (a finished run; no shards left)")
+    else:
+        print(f"merged {result.shards} shards into {result.path}")
+    print(result.path)
+    return 0
 
 
 @_command("config-schema")
@@ -299,6 +359,8 @@ def _add_experiment_commands(commands) -> None:
     run.add_argument("--force", action="store_true", help="recompute even if a finished run matches")
     run.add_argument("--output-dir", type=Path, default=None, help="where run directories go (default: the config's)")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
+    run.add_argument("--shard", default=None, metavar="I/N",
+                     help="run only shard I of N of the seeds × splits (1-based); `toolkit merge RUN` joins them")
 
     commands.add_parser("config-schema", help="print the JSON Schema of experiment files (for editors)")
 
@@ -347,6 +409,26 @@ def _add_pretrain_command(commands) -> None:
     pretrain.add_argument("--quiet", action="store_true")
 
 
+def _add_sweep_commands(commands) -> None:
+    sweep = commands.add_parser("sweep", help="one `toolkit run` command per experiment of a file (--list), or submit them (--submit)")
+    sweep.add_argument("config", type=Path)
+    sweep.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value in every command")
+    mode = sweep.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--list", action="store_true", help="print the commands, one a line (for a job array)")
+    mode.add_argument("--submit", choices=["slurm", "local"], help="run them through submitit, wait, and merge the shards")
+    sweep.add_argument("--shards", type=int, default=None, metavar="N", help="N commands per experiment, each with --shard i/N")
+    sweep.add_argument("--output-dir", type=Path, default=None, help="where run directories go (default: the config's)")
+    sweep.add_argument("--force", action="store_true", help="(--submit) recompute finished runs and shards")
+    sweep.add_argument("--log-dir", type=Path, default=None, help="(--submit) submitit's job files (default OUTPUT_DIR/.submitit)")
+    sweep.add_argument("--slurm-partition", default=None)
+    sweep.add_argument("--timeout-min", type=int, default=None, help="(--submit) time limit per job in minutes")
+    sweep.add_argument("--cpus-per-task", type=int, default=None)
+    sweep.add_argument("--gpus-per-node", type=int, default=None)
+
+    merge = commands.add_parser("merge", help="write a run directory from its finished shards (`toolkit run --shard i/n`)")
+    merge.add_argument("run", type=Path, help="the run directory that `toolkit run --shard` printed")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="toolkit", description="Sentence-level classification of Dutch letters to parliament.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -354,6 +436,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_label_commands(commands)
     _add_experiment_commands(commands)
     _add_pretrain_command(commands)
+    _add_sweep_commands(commands)
     return parser
 
 

@@ -32,11 +32,13 @@ __all__ = [
     "ModelConfig",
     "SplitConfig",
     "TrainingConfig",
+    "config_from_dict",
     "config_schema",
     "config_to_dict",
     "load_config",
     "load_configs",
     "parse_overrides",
+    "sweep_points",
 ]
 
 SPLIT_KINDS = ("leave_one_letter_out", "grouped_kfold", "time_ordered", "holdout")
@@ -324,12 +326,8 @@ def load_configs(path: str | Path, overrides: list[str] | None = None) -> list[E
         raise ConfigError(f"{path}: sweep must map dotted keys to non-empty lists of values")
     data.setdefault("name", path.stem)
     given = parse_overrides(list(overrides or []))
-    sweep = _narrow_sweep(path, sweep, given)
-    combinations: list[list[tuple[str, Any]]] = [[]]
-    for key, values in sweep.items():
-        combinations = [combo + [(key, value)] for combo in combinations for value in values]
     configs = []
-    for combo in combinations:
+    for combo in _combinations(_narrow_sweep(path, sweep, given)):
         assignments = parse_overrides([f"{key}={json.dumps(value)}" for key, value in combo] + list(overrides or []))
         if "by_task" in assignments:
             raise ConfigError("by_task cannot be set with --set; set the task's own keys instead (e.g. model.context=none)")
@@ -340,6 +338,29 @@ def load_configs(path: str | Path, overrides: list[str] | None = None) -> list[E
             layer["name"] = "-".join([data["name"], *(str(value) for _, value in combo)]).replace("+", "")
         configs.append(_build(layer, str(path)))
     return configs
+
+
+def sweep_points(path: str | Path, overrides: list[str] | None = None) -> list[list[tuple[str, Any]]]:
+    """The ``(dotted key, value)`` pairs that pick each experiment of a file, in the order of
+    :func:`load_configs` (``[[]]`` for a file without ``sweep:``). A swept key the overrides
+    set is narrowed to that value, as :func:`load_configs` does."""
+    path = Path(path)
+    sweep = _read_layers(path).get("sweep") or {}
+    if not isinstance(sweep, dict) or not all(isinstance(v, list) and v for v in sweep.values()):
+        raise ConfigError(f"{path}: sweep must map dotted keys to non-empty lists of values")
+    return _combinations(_narrow_sweep(path, sweep, parse_overrides(list(overrides or []))))
+
+
+def _combinations(sweep: dict) -> list[list[tuple[str, Any]]]:
+    combinations: list[list[tuple[str, Any]]] = [[]]
+    for key, values in sweep.items():
+        combinations = [combo + [(key, value)] for combo in combinations for value in values]
+    return combinations
+
+
+def config_from_dict(data: dict, source: str) -> ExperimentConfig:
+    """A validated config from :func:`config_to_dict`'s output (e.g. a run's ``config.yaml``)."""
+    return _build(data, source)
 
 
 _MISSING = object()

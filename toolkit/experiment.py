@@ -40,7 +40,23 @@ from .models import TUNABLE_PARAMETERS
 from .run_dir import MANIFEST_FILE, run_directory_name, staged_run, write_json, write_jsonl_rows, write_manifest
 from .seeding import seed_everything
 
-__all__ = ["MainJob", "MainJobRow", "RunResult", "build_model", "make_splits", "run_experiment", "run_main_job"]
+__all__ = [
+    "ExperimentPlan",
+    "MainJob",
+    "MainJobRow",
+    "RunResult",
+    "WorkUnit",
+    "build_model",
+    "check_launch",
+    "evaluate_units",
+    "fit_units",
+    "make_splits",
+    "plan_experiment",
+    "run_experiment",
+    "run_main_job",
+    "save_model_files",
+    "write_run",
+]
 
 _TRACKED_PACKAGES = ("scikit-learn", "numpy", "scipy", "datasets", "torch", "transformers", "tokenizers", "wordfreq", "pyphen")
 _PROBABILITY_DECIMALS = 6
@@ -236,23 +252,96 @@ def _per_letter(gold: list[str], predicted: list[str], letters: list[str]) -> di
     return result
 
 
-def _run_seed(config, table, tasks, splits, seed, progress, parallel_jobs, work_dir=None):
+# ------------------------------------------------------------------------ plan
+
+
+@dataclass(frozen=True)
+class WorkUnit:
+    """One piece of an experiment's work: fit one seed on one split and predict its test letters,
+    or (``split_index`` None) fit the final model on every labelled letter."""
+
+    index: int
+    seed: int
+    split_index: int | None
+
+
+@dataclass(frozen=True)
+class ExperimentPlan:
+    """What one config's run works on: the labelled table, tasks, splits, seeds and its run directory.
+
+    Its :attr:`units` are the seeds × splits in a fixed order (seed by seed, split by split), then
+    the final model when the splits are several; every unit seeds itself, so units can run in any
+    order, in any process, and give the same predictions.
+    """
+
+    config: ExperimentConfig
+    table: LabelledTable
+    tasks: list[str]
+    splits: list[Split]
+    seeds: list[int]
+    data_fingerprint: str
+    world_size: int
+    path: Path
+
+    @property
+    def units(self) -> list[WorkUnit]:
+        units = [WorkUnit(len(self.splits) * s + i, seed, i) for s, seed in enumerate(self.seeds) for i in range(len(self.splits))]
+        if len(self.splits) > 1:  # cross-validation: the saved model is refit on every letter
+            units.append(WorkUnit(len(units), self.seeds[0], None))
+        return units
+
+    @property
+    def model_unit(self) -> int:
+        """The unit whose model is saved with the run (with one split: the last seed's model)."""
+        return len(self.units) - 1
+
+
+def plan_experiment(config: ExperimentConfig, *, world_size: int | None = None) -> ExperimentPlan:
+    """Load the config's labelled data and check it can be split; nothing is fitted or written."""
+    table = load_labelled_table(Path(config.data.labels_dir) if config.data.labels_dir else None, config.data.parts)
+    tasks = list(table.schema.task_names) if config.multitask else [config.task]
+    if config.task != "all" and config.task not in table.schema.tasks:
+        raise ConfigError(f"task: {config.task!r} is not in the label schema; choose one of {', '.join(table.schema.task_names)}, or all")
+    world_size = launch.world_size() if world_size is None else world_size
+    data_fingerprint = table.fingerprint()
+    final = Path(config.output_dir) / run_directory_name(config, data_fingerprint, world_size)
+    splits = make_splits(table, config)
+    for split in splits:
+        _check_classes(table, tasks, split)
+    seeds = list(config.training.seeds or [config.training.seed])
+    return ExperimentPlan(config, table, tasks, splits, seeds, data_fingerprint, world_size, final)
+
+
+def fit_units(plan: ExperimentPlan, units: list[WorkUnit], *, progress: bool, work_dir: Path | None = None):
+    """Fit and predict the given units; return ``{unit index: {task: (classes, probabilities)}}``
+    and the saved model if :attr:`ExperimentPlan.model_unit` is among them (else None)."""
     from joblib import Parallel, delayed
     from tqdm.auto import tqdm
 
-    iterator = splits
-    if progress:
-        iterator = tqdm(splits, desc=f"{config.name} (seed {seed})", unit="split", file=sys.stderr)
+    config, keep = plan.config, plan.model_unit
+    evaluated = [unit for unit in units if unit.split_index is not None]
+    iterator = tqdm(evaluated, desc=config.name, unit="fit", file=sys.stderr) if progress and evaluated else evaluated
+    parallel_jobs = config.training.num_threads if config.model.kind == "tfidf" else 1
     if parallel_jobs > 1:
         # joblib's temporary files go into the run's staging directory (not /dev/shm), so a
         # killed run's leftovers are removed with its staging directory by the next run
         temp_folder = str(Path(work_dir) / ".joblib") if work_dir is not None else None
-        results = Parallel(n_jobs=parallel_jobs, max_nbytes=None, temp_folder=temp_folder)(
-            delayed(_fit_predict)(config, table, tasks, split, seed, False) for split in iterator
+        fitted = Parallel(n_jobs=parallel_jobs, max_nbytes=None, temp_folder=temp_folder)(
+            delayed(_fit_unit)(plan, unit, False, unit.index == keep) for unit in iterator
         )
     else:
-        results = [_fit_predict(config, table, tasks, split, seed, progress) for split in iterator]
-    return results
+        fitted = [_fit_unit(plan, unit, progress, unit.index == keep) for unit in iterator]
+    results = {unit.index: per_task for unit, (per_task, _) in zip(evaluated, fitted)}
+    saved = next((model for unit, (_, model) in zip(evaluated, fitted) if unit.index == keep), None)
+    if any(unit.split_index is None for unit in units):
+        saved = _final_model(config, plan.table, plan.tasks, plan.seeds[0], progress)
+    return results, saved
+
+
+def _fit_unit(plan: ExperimentPlan, unit: WorkUnit, progress: bool, keep_model: bool):
+    """One split's predictions; the model only where it is kept (a transformer per fold is large)."""
+    per_task, model = _fit_predict(plan.config, plan.table, plan.tasks, plan.splits[unit.split_index], unit.seed, progress)
+    return per_task, model if keep_model else None
 
 
 # ------------------------------------------------------------------------ run
@@ -260,50 +349,42 @@ def _run_seed(config, table, tasks, splits, seed, progress, parallel_jobs, work_
 
 def run_experiment(config: ExperimentConfig, *, force: bool = False, progress: bool = True) -> RunResult:
     """Run one experiment and return its run directory."""
-    table = load_labelled_table(Path(config.data.labels_dir) if config.data.labels_dir else None, config.data.parts)
-    tasks = list(table.schema.task_names) if config.multitask else [config.task]
-    if config.task != "all" and config.task not in table.schema.tasks:
-        raise ConfigError(f"task: {config.task!r} is not in the label schema; choose one of {', '.join(table.schema.task_names)}, or all")
-    _check_launch(config)
-    data_fingerprint = table.fingerprint()
-    final = Path(config.output_dir) / run_directory_name(config, data_fingerprint, launch.world_size())
+    plan = plan_experiment(config)
+    check_launch(config)
     # Under torchrun every process trains, rank 0 alone writes; rank 0's view of the
     # cache decides for all, or processes on other disks would wait for it forever.
     launch.ensure_process_group()
-    if launch.broadcast_flag((final / MANIFEST_FILE).exists() and not force):
-        return RunResult(final, cached=True)
-
-    splits = make_splits(table, config)
-    for split in splits:
-        _check_classes(table, tasks, split)
-    seeds = config.training.seeds or [config.training.seed]
-    with staged_run(final, writes=launch.is_main_process()) as staging:
-        metrics, prediction_rows, last_model = _evaluate_seeds(config, table, tasks, splits, seeds, progress, staging)
+    if launch.broadcast_flag((plan.path / MANIFEST_FILE).exists() and not force):
+        return RunResult(plan.path, cached=True)
+    with staged_run(plan.path, writes=launch.is_main_process()) as staging:
+        results, model = fit_units(plan, plan.units, progress=progress, work_dir=staging)
         if staging is not None:
             shutil.rmtree(staging / ".joblib", ignore_errors=True)
-        metrics["data_fingerprint"] = data_fingerprint
-        final_model = _final_model(config, table, tasks, splits, seeds[0], last_model, progress)
-        if staging is not None:
-            _write_run(staging, config, table, tasks, metrics, prediction_rows, final_model, data_fingerprint)
+            model_format = save_model_files(model, config, staging)
+            write_run(staging, plan, results, model_format)
     launch.barrier()  # the run directory is in place before any process reports it
-    return RunResult(final, cached=False)
+    return RunResult(plan.path, cached=False)
 
 
-def _evaluate_seeds(config, table, tasks, splits, seeds, progress, work_dir=None):
-    """Fit and predict every split for every seed; return metrics, prediction rows and the last model."""
-    parallel_jobs = config.training.num_threads if config.model.kind == "tfidf" else 1
+def evaluate_units(plan: ExperimentPlan, results: dict[int, dict[str, tuple[list[str], np.ndarray]]]):
+    """Metrics and prediction rows from every evaluated unit's probabilities.
+
+    The one place metrics are computed: a run in one process and a merge of shards both call it,
+    so their numbers agree by construction.
+    """
+    config, table, tasks, splits, seeds = plan.config, plan.table, plan.tasks, plan.splits, plan.seeds
     metrics: dict[str, Any] = {"tasks": {}, "seeds": seeds, "split": config.data.split.kind, "model": config.model.kind}
     prediction_rows: list[dict[str, Any]] = []
     seed_scores: dict[str, list[float]] = {task: [] for task in tasks}
-    last_model = None
-    for seed in seeds:
-        results = _run_seed(config, table, tasks, splits, seed, progress, parallel_jobs, work_dir)
-        last_model = results[-1][1]
+    units = [unit for unit in plan.units if unit.split_index is not None]
+    for seed_position, seed in enumerate(seeds):
+        seed_units = units[seed_position * len(splits):(seed_position + 1) * len(splits)]
         for task in tasks:
             predicted = np.empty(len(table), dtype=object)
             evaluated_rows: list[int] = []
-            for split, (per_task, _) in zip(splits, results):
-                classes, probabilities = per_task[task]
+            for unit in seed_units:
+                split = splits[unit.split_index]
+                classes, probabilities = results[unit.index][task]
                 for row, probs in zip(split.test, probabilities):
                     best = int(probs.argmax())
                     predicted[row] = classes[best]
@@ -312,7 +393,7 @@ def _evaluate_seeds(config, table, tasks, splits, seeds, progress, work_dir=None
             rows = sorted(set(evaluated_rows))
             task_metrics = _evaluate(table, task, rows, predicted[rows], config, seed)
             seed_scores[task].append(task_metrics["macro_f1"])
-            if seed == seeds[0]:
+            if seed_position == 0:
                 baselines = {}
                 for name, strategy in (("majority", "most_frequent"), ("stratified", "stratified")):
                     dummy = _dummy_predictions(table, task, splits, strategy, seed)
@@ -322,7 +403,8 @@ def _evaluate_seeds(config, table, tasks, splits, seeds, progress, work_dir=None
                 metrics["tasks"][task].setdefault("other_seeds", []).append(task_metrics)
     for task in tasks:
         metrics["tasks"][task]["seed_summary"] = summarise_seeds(seed_scores[task])
-    return metrics, prediction_rows, last_model
+    metrics["data_fingerprint"] = plan.data_fingerprint
+    return metrics, prediction_rows
 
 
 def _prediction_row(table, task, seed, split, row, classes, probs, best) -> dict[str, Any]:
@@ -340,7 +422,7 @@ def _prediction_row(table, task, seed, split, row, classes, probs, best) -> dict
     }
 
 
-def _check_launch(config: ExperimentConfig) -> None:
+def check_launch(config: ExperimentConfig) -> None:
     """A config that pins its number of processes runs only under that launch."""
     wanted, launched = config.training.processes, launch.world_size()
     if wanted is None or wanted == launched:
@@ -352,14 +434,9 @@ def _check_launch(config: ExperimentConfig) -> None:
     )
 
 
-def _final_model(config, table, tasks, splits, seed, last_model, progress):
-    """The model saved with the run: trained on every training letter of the split.
-
-    For a single train/test split that is the model just evaluated; for
-    cross-validation it is refit on all labelled letters, for use on new letters.
-    """
-    if len(splits) == 1:
-        return last_model
+def _final_model(config, table, tasks, seed, progress):
+    """The model saved with a cross-validated run: refit on all labelled letters, for use on new
+    letters. (With a single train/test split the saved model is the one just evaluated.)"""
     seed_everything(seed, config.training.num_threads)
     model = build_model(config, seed, progress=progress)
     inputs = list(table.inputs)
@@ -368,20 +445,34 @@ def _final_model(config, table, tasks, splits, seed, last_model, progress):
     return model.fit(inputs, list(table.labels[tasks[0]]))
 
 
-def _write_run(staging, config, table, tasks, metrics, prediction_rows, model, data_fingerprint) -> None:
-    """Every file of the run directory (see :mod:`toolkit.run_dir`)."""
+def save_model_files(model, config: ExperimentConfig, directory: Path) -> str:
+    """The model's files of a run directory (``model/``; for TF-IDF ``top_features.json``);
+    returns the model format recorded in the provenance."""
+    model_format = _save_model(model, Path(directory) / "model")
+    if config.model.kind == "tfidf":
+        from .models.baselines import top_features
+
+        estimator = model.best_estimator_ if hasattr(model, "best_estimator_") else model
+        write_json(Path(directory) / "top_features.json", top_features(estimator))
+    return model_format
+
+
+def write_run(staging: Path, plan: ExperimentPlan, results, model_format: str) -> None:
+    """Every other file of the run directory (see :mod:`toolkit.run_dir`), from the units' results;
+    ``model/`` (and ``top_features.json``) must already be in ``staging``."""
     import yaml
 
     from .report import per_class_report, plot_confusion_matrix, plot_per_letter
 
-    model_format = _save_model(model, staging / "model")
+    config, table = plan.config, plan.table
+    metrics, prediction_rows = evaluate_units(plan, results)
     (staging / "config.yaml").write_text(yaml.safe_dump(config_to_dict(config), sort_keys=False, allow_unicode=True), encoding="utf-8")
     write_json(staging / "metrics.json", metrics)
     write_jsonl_rows(staging / "predictions.jsonl", prediction_rows)
     write_json(
         staging / "provenance.json",
         {
-            "data_fingerprint": data_fingerprint,
+            "data_fingerprint": plan.data_fingerprint,
             "letters": sorted(set(table.letter_ids)),
             "sentences": len(table),
             "codebook": table.schema.codebook,
@@ -394,7 +485,7 @@ def _write_run(staging, config, table, tasks, metrics, prediction_rows, model, d
         },
     )
     report_lines = [f"# {config.name}", ""]
-    for task in tasks:
+    for task in plan.tasks:
         task_metrics = metrics["tasks"][task]["model"]
         plot_confusion_matrix(task_metrics["confusion_matrix"], task_metrics["labels"], f"{config.name}: {task}",
                               staging / f"confusion_{task}.png")
@@ -402,11 +493,6 @@ def _write_run(staging, config, table, tasks, metrics, prediction_rows, model, d
             plot_per_letter(task_metrics["per_letter"], task_metrics["macro_f1"], f"{config.name}: {task}, per held-out letter",
                             staging / f"letters_{task}.png")
         report_lines += [per_class_report(task, metrics["tasks"][task]), ""]
-    if config.model.kind == "tfidf":
-        from .models.baselines import top_features
-
-        estimator = model.best_estimator_ if hasattr(model, "best_estimator_") else model
-        write_json(staging / "top_features.json", top_features(estimator))
     (staging / "report.md").write_text("\n".join(report_lines), encoding="utf-8")
     write_manifest(staging)  # last: it lists every file above
 

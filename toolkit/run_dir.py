@@ -46,6 +46,7 @@ __all__ = [
     "remove_stale_work",
     "run_directory_name",
     "staged_run",
+    "verify_manifest",
     "write_json",
     "write_jsonl_rows",
     "write_manifest",
@@ -75,6 +76,25 @@ def write_manifest(directory: Path) -> dict[str, Any]:
     manifest = {"format": "kamerbrieven-toolkit/run-1", "files": files}
     write_json(directory / MANIFEST_FILE, manifest)
     return manifest
+
+
+def verify_manifest(directory: Path, again: str = _AGAIN) -> dict[str, Any]:
+    """Check every file that ``directory``'s manifest lists against its size and sha256; return
+    the listing, or raise :class:`RunError` naming the first file missing or changed (``again``
+    says what to do)."""
+    path = Path(directory) / MANIFEST_FILE
+    try:
+        files = json.loads(path.read_text(encoding="utf-8"))["files"]
+        assert isinstance(files, dict) and all(isinstance(v, dict) and "sha256" in v for v in files.values())
+    except FileNotFoundError:
+        raise RunError(f"{path}: missing, so {directory} is incomplete; {again}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, AssertionError):
+        raise RunError(f"{path}: damaged, so {directory} cannot be checked; {again}") from None
+    for name, listed in files.items():
+        file = Path(directory) / name
+        if not file.is_file() or file.stat().st_size != listed.get("bytes") or _sha256(file) != listed["sha256"]:
+            raise RunError(f"{file}: missing or changed since it was written (see {MANIFEST_FILE}); {again}")
+    return files
 
 
 def run_directory_name(config: Any, data_fingerprint: str, world_size: int = 1) -> str:
