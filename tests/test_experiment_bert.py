@@ -61,6 +61,10 @@ def test_single_task_transformer_run_writes_the_same_run_directory(tiny_labels_d
     assert metrics["tasks"]["stance"]["model"]["test_letters"] == 1
     rows = list(predict_letters(result.path, [seed_letter_path]))
     assert len(rows) == 96 and {"stance", "stance_probability"} <= set(rows[0])
+    curves = json.loads((result.path / "training_history.json").read_text())
+    assert [curve["split"] for curve in curves] == ["held-out:rec-2015-01-tiny-5"]
+    assert all(0 <= record["heldout_macro_f1"] <= 1 for record in curves[0]["history"])  # the held-out letter, per epoch
+    assert (result.path / "learning_curves.png").stat().st_size > 1000
     from toolkit.explore import plot_learning_curves, training_history
 
     history = training_history(result.path)  # for notebook 04's learning curves
@@ -104,4 +108,10 @@ def test_transformer_shards_merged_equal_a_one_process_run(tiny_labels_dir, tmp_
     assert merge_shards(path).shards == 2
     for name in ("metrics.json", "predictions.jsonl"):
         assert (path / name).read_text() == (single.path / name).read_text()
-    assert (path / "model" / "model.safetensors").is_file()
+
+    def curves(run):  # the learning curves, without the timings
+        return [[{key: value for key, value in record.items() if key not in ("seconds", "samples_per_second")} for record in curve["history"]]
+                for curve in json.loads((run / "training_history.json").read_text())]
+
+    assert curves(path) == curves(single.path) and len(curves(path)) == 4  # 2 seeds × 2 folds
+    assert (path / "model" / "encoder" / "model.safetensors").is_file() and (path / "learning_curves.png").is_file()

@@ -197,12 +197,18 @@ def _fit_predict(config: ExperimentConfig, table: LabelledTable, tasks: list[str
     train_inputs = [table.inputs[i] for i in split.train]
     test_inputs = [table.inputs[i] for i in split.test]
     model = build_model(config, seed, progress=progress)
+    # Transformers score the held-out letters after every epoch, for the run's learning curves
+    # (recorded only: training and early stopping never see them).
+    monitor = config.model.kind == "transformer"
     if config.multitask:
-        model.fit(train_inputs, {task: _labels_for(table, task, split.train) for task in tasks})
+        held_out = {task: _labels_for(table, task, split.test) for task in tasks}
+        model.fit(train_inputs, {task: _labels_for(table, task, split.train) for task in tasks},
+                  **({"eval_set": (test_inputs, held_out)} if monitor else {}))
         probabilities = model.predict_proba(test_inputs)
         return {task: (list(model.classes_[task]), np.asarray(probabilities[task])) for task in tasks}, model
     (task,) = tasks
-    model.fit(train_inputs, _labels_for(table, task, split.train))
+    model.fit(train_inputs, _labels_for(table, task, split.train),
+              **({"eval_set": (test_inputs, _labels_for(table, task, split.test))} if monitor else {}))
     return {task: (list(model.classes_), np.asarray(model.predict_proba(test_inputs)))}, model
 
 
@@ -313,8 +319,9 @@ def plan_experiment(config: ExperimentConfig, *, world_size: int | None = None) 
 
 
 def fit_units(plan: ExperimentPlan, units: list[WorkUnit], *, progress: bool, work_dir: Path | None = None):
-    """Fit and predict the given units; return ``{unit index: {task: (classes, probabilities)}}``
-    and the saved model if :attr:`ExperimentPlan.model_unit` is among them (else None)."""
+    """Fit and predict the given units; return ``{unit index: {task: (classes, probabilities)}}``,
+    the saved model if :attr:`ExperimentPlan.model_unit` is among them (else None), and the
+    transformers' training histories ``{unit index: per-epoch records}`` (empty for TF-IDF)."""
     from joblib import Parallel, delayed
     from tqdm.auto import tqdm
 
@@ -331,17 +338,18 @@ def fit_units(plan: ExperimentPlan, units: list[WorkUnit], *, progress: bool, wo
         )
     else:
         fitted = [_fit_unit(plan, unit, progress, unit.index == keep) for unit in iterator]
-    results = {unit.index: per_task for unit, (per_task, _) in zip(evaluated, fitted)}
-    saved = next((model for unit, (_, model) in zip(evaluated, fitted) if unit.index == keep), None)
+    results = {unit.index: per_task for unit, (per_task, _, _) in zip(evaluated, fitted)}
+    histories = {unit.index: history for unit, (_, _, history) in zip(evaluated, fitted) if history}
+    saved = next((model for unit, (_, model, _) in zip(evaluated, fitted) if unit.index == keep), None)
     if any(unit.split_index is None for unit in units):
         saved = _final_model(config, plan.table, plan.tasks, plan.seeds[0], progress)
-    return results, saved
+    return results, saved, histories
 
 
 def _fit_unit(plan: ExperimentPlan, unit: WorkUnit, progress: bool, keep_model: bool):
-    """One split's predictions; the model only where it is kept (a transformer per fold is large)."""
+    """One split's predictions and training history; the model only where it is kept (a transformer per fold is large)."""
     per_task, model = _fit_predict(plan.config, plan.table, plan.tasks, plan.splits[unit.split_index], unit.seed, progress)
-    return per_task, model if keep_model else None
+    return per_task, model if keep_model else None, getattr(model, "history_", None)
 
 
 # ------------------------------------------------------------------------ run
@@ -357,11 +365,11 @@ def run_experiment(config: ExperimentConfig, *, force: bool = False, progress: b
     if launch.broadcast_flag((plan.path / MANIFEST_FILE).exists() and not force):
         return RunResult(plan.path, cached=True)
     with staged_run(plan.path, writes=launch.is_main_process()) as staging:
-        results, model = fit_units(plan, plan.units, progress=progress, work_dir=staging)
+        results, model, histories = fit_units(plan, plan.units, progress=progress, work_dir=staging)
         if staging is not None:
             shutil.rmtree(staging / ".joblib", ignore_errors=True)
             model_format = save_model_files(model, config, staging)
-            write_run(staging, plan, results, model_format)
+            write_run(staging, plan, results, model_format, histories)
     launch.barrier()  # the run directory is in place before any process reports it
     return RunResult(plan.path, cached=False)
 
@@ -457,12 +465,19 @@ def save_model_files(model, config: ExperimentConfig, directory: Path) -> str:
     return model_format
 
 
-def write_run(staging: Path, plan: ExperimentPlan, results, model_format: str) -> None:
+def write_run(staging: Path, plan: ExperimentPlan, results, model_format: str, histories=None) -> None:
     """Every other file of the run directory (see :mod:`toolkit.run_dir`), from the units' results;
-    ``model/`` (and ``top_features.json``) must already be in ``staging``."""
+    ``model/`` (and ``top_features.json``) must already be in ``staging``. Transformer runs also get
+    ``training_history.json`` and ``learning_curves.png`` (loss and held-out macro-F1 per epoch)."""
     import yaml
 
-    from .report import per_class_report, plot_confusion_matrix, plot_per_letter
+    from .report import per_class_report, plot_confusion_matrix, plot_learning_curves, plot_per_letter
+
+    if histories:
+        curves = [{"seed": unit.seed, "split": plan.splits[unit.split_index].name, "history": histories[unit.index]}
+                  for unit in plan.units if unit.index in histories]
+        write_json(staging / "training_history.json", curves)
+        plot_learning_curves(curves, f"{plan.config.name}: learning curves", staging / "learning_curves.png")
 
     config, table = plan.config, plan.table
     metrics, prediction_rows = evaluate_units(plan, results)

@@ -11,6 +11,7 @@ __all__ = [
     "markdown_table",
     "per_class_report",
     "plot_confusion_matrix",
+    "plot_learning_curves",
     "plot_per_letter",
 ]
 
@@ -79,6 +80,36 @@ def plot_per_letter(per_letter: Mapping[str, Mapping[str, float]], overall: floa
     axis.set_xlabel("macro-F1 on the letter's own sentences")
     axis.set_title(title)
     axis.legend(loc="lower right", fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def plot_learning_curves(curves: Sequence[Mapping[str, Any]], title: str, path) -> None:
+    """Save a transformer run's learning curves as PNG: training loss (left) and macro-F1 on the
+    held-out letters (right) per epoch, one thin line per seed × split and their mean in bold."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    figure, (loss_axis, score_axis) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for name, axis, label in (("train_loss", loss_axis, "training loss"), ("heldout_macro_f1", score_axis, "held-out macro-F1")):
+        lines = [[(record["epoch"], record[name]) for record in curve["history"] if record.get(name) is not None] for curve in curves]
+        lines = [line for line in lines if line]
+        for line in lines:
+            axis.plot(*zip(*line), color="gray", alpha=0.35, linewidth=0.8)
+        if lines:
+            epochs = sorted({epoch for line in lines for epoch, _ in line})
+            means = [np.mean([value for line in lines for epoch, value in line if epoch == wanted]) for wanted in epochs]
+            axis.plot(epochs, means, color="darkred" if name == "heldout_macro_f1" else "steelblue", marker="o", linewidth=2,
+                      label=f"mean of {len(lines)} fit{'s' if len(lines) != 1 else ''}")
+            axis.legend(fontsize=8)
+        axis.set_xlabel("epoch")
+        axis.set_ylabel(label)
+    score_axis.set_ylim(0, 1)
+    figure.suptitle(title)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)

@@ -162,15 +162,15 @@ def run_shard(config: ExperimentConfig, shard: Shard, *, force: bool = False, pr
     if launch.broadcast_flag((directory / MANIFEST_FILE).exists() and not force):
         return ShardResult(plan.path, directory, cached=True, units=len(units))
     with staged_run(directory, writes=launch.is_main_process()) as staging:
-        results, model = fit_units(plan, units, progress=progress, work_dir=staging)
+        results, model, histories = fit_units(plan, units, progress=progress, work_dir=staging)
         if staging is not None:
             shutil.rmtree(staging / ".joblib", ignore_errors=True)
-            _write_shard(staging, plan, shard, units, results, model)
+            _write_shard(staging, plan, shard, units, results, model, histories)
     launch.barrier()
     return ShardResult(plan.path, directory, cached=False, units=len(units))
 
 
-def _write_shard(staging: Path, plan: ExperimentPlan, shard: Shard, units, results, model) -> None:
+def _write_shard(staging: Path, plan: ExperimentPlan, shard: Shard, units, results, model, histories) -> None:
     import yaml
 
     model_format = save_model_files(model, plan.config, staging) if model is not None else None
@@ -180,7 +180,8 @@ def _write_shard(staging: Path, plan: ExperimentPlan, shard: Shard, units, resul
     (staging / "config.yaml").write_text(yaml.safe_dump(config_to_dict(plan.config), sort_keys=False, allow_unicode=True), encoding="utf-8")
     records = [{"index": unit.index, "seed": unit.seed,
                 "split": None if unit.split_index is None else plan.splits[unit.split_index].name,
-                "classes": {task: [str(c) for c in classes] for task, (classes, _) in results.get(unit.index, {}).items()}}
+                "classes": {task: [str(c) for c in classes] for task, (classes, _) in results.get(unit.index, {}).items()},
+                "history": histories.get(unit.index)}
                for unit in units]
     write_json(staging / SHARD_FILE, {
         "format": _SHARD_FORMAT, "shard": shard.index, "shards": shard.count, "run": plan.path.name,
@@ -221,12 +222,12 @@ def merge_shards(run_path: Path, *, progress: bool = False) -> MergeResult:
     shards = _complete_set(run_path, finished_shards(area))
     records = {shard: _read_shard(run_path, shard, directory) for shard, directory in shards.items()}
     plan = _plan_from_shards(run_path, shards, records)
-    results, owner = _collect_units(run_path, plan, records)
+    results, owner, histories = _collect_units(run_path, plan, records)
     with staged_run(run_path) as staging:
         shutil.copytree(shards[owner] / "model", staging / "model")
         if (shards[owner] / "top_features.json").is_file():
             shutil.copy2(shards[owner] / "top_features.json", staging / "top_features.json")
-        write_run(staging, plan, results, records[owner]["model_format"])
+        write_run(staging, plan, results, records[owner]["model_format"], histories)
     shutil.rmtree(area, ignore_errors=True)
     return MergeResult(run_path, len(shards))
 
@@ -280,9 +281,11 @@ def _plan_from_shards(run_path: Path, shards: dict[Shard, Path], records: dict[S
 
 
 def _collect_units(run_path: Path, plan: ExperimentPlan, records: dict[Shard, dict]):
-    """``{unit index: {task: (classes, probabilities)}}`` from every shard, and the shard with the model."""
+    """``{unit index: {task: (classes, probabilities)}}`` from every shard, the shard with the model,
+    and the units' training histories (transformers)."""
     expected = {unit.index: unit for unit in plan.units}
     results: dict[int, dict[str, tuple[list[str], np.ndarray]]] = {}
+    histories: dict[int, list] = {}
     owner = None
     for shard, record in records.items():
         directory = shard_area(run_path) / shard.name
@@ -294,12 +297,14 @@ def _collect_units(run_path: Path, plan: ExperimentPlan, records: dict[Shard, di
                     raise RunError(f"{directory}: its work units do not match the run's seeds and splits; run shard {shard} again with --force")
                 if split is not None:
                     results[unit["index"]] = {task: (classes, arrays[f"unit{unit['index']}_{task}"]) for task, classes in unit["classes"].items()}
+                if unit.get("history"):
+                    histories[unit["index"]] = unit["history"]
         if plan.model_unit in {unit["index"] for unit in record["units"]}:
             owner = shard
     evaluated = {unit.index for unit in plan.units if unit.split_index is not None}
     if set(results) != evaluated or owner is None:
         raise RunError(f"{shard_area(run_path)}: the shards do not cover every seed and split; run them again with --force")
-    return results, owner
+    return results, owner, histories
 
 
 # ---------------------------------------------------------------- executors
