@@ -12,7 +12,7 @@ TORCH  ?= torch==2.13.0
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet $(TORCH)
-	$(BIN)/pip install --quiet -e '.[bert,notebooks,browser,dev,cluster]'
+	$(BIN)/pip install --quiet -e '.[bert,notebooks,browser,dev,cluster,tracking]'
 	touch $(STAMP)
 
 # Chromium for the browser test of the review widget (Debian's package, where apt can install

@@ -119,7 +119,7 @@ def _labels(args: argparse.Namespace) -> int:
 @_command("main")
 def _main_job(args: argparse.Namespace) -> int:
     """The main job on the default data: ingest the corpus, then train and evaluate TF-IDF per task."""
-    from .experiment import run_main_job
+    from .main_job import run_main_job
 
     job = run_main_job(args.out, args.config, labels_dir=args.labels_dir, progress=not args.quiet)
     print(f"corpus: {job.letters} letters, {job.body_sentences} body sentences -> {job.corpus_dir}")

@@ -31,6 +31,7 @@ __all__ = [
     "ExperimentConfig",
     "ModelConfig",
     "SplitConfig",
+    "TrackingConfig",
     "TrainingConfig",
     "config_from_dict",
     "config_schema",
@@ -46,6 +47,7 @@ MODEL_KINDS = ("tfidf", "transformer", "majority", "stratified")
 FEATURES = ("word", "char", "word+char")
 CLASSIFIERS = ("logreg", "svm")
 PARTS = ("letter", "annex")
+TRACKERS = ("none", "mlflow")
 _FORBID = ConfigDict(extra="forbid")
 
 
@@ -158,6 +160,21 @@ class EvaluationConfig:
 
 
 @dataclass(config=_FORBID)
+class TrackingConfig:
+    """Where a finished run is also logged (besides its run directory); nothing here changes results."""
+
+    kind: Literal[TRACKERS] = "none"
+    # MLflow tracking URI; default: an SQLite store beside the runs, <output_dir>/mlflow.db
+    uri: str | None = None
+    experiment: str | None = None  # MLflow experiment name; default: the config's name
+
+
+def _tracking_shorthand(value: Any) -> Any:
+    """``tracking: mlflow`` stands for ``tracking: {kind: mlflow}``."""
+    return {"kind": value} if isinstance(value, str) else value
+
+
+@dataclass(config=_FORBID)
 class ExperimentConfig:
     name: str = "experiment"
     task: str = "topic"  # a task of labels/schema.yaml, or "all" for one multi-task transformer
@@ -165,6 +182,7 @@ class ExperimentConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    tracking: Annotated[TrackingConfig, BeforeValidator(_tracking_shorthand)] = field(default_factory=TrackingConfig)
     output_dir: str = "runs"
 
     def __post_init__(self) -> None:
@@ -184,6 +202,7 @@ class ExperimentConfig:
     def fingerprint(self) -> str:
         payload = config_to_dict(self)
         payload.pop("output_dir")
+        payload.pop("tracking")  # where a run is logged is not what it computes
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
 
 
@@ -196,7 +215,7 @@ def _fields_at(location: tuple) -> list[str]:
     for part in location:
         hints = {f.name: f.type for f in dataclasses.fields(cls)}
         target = {"data": DataConfig, "split": SplitConfig, "model": ModelConfig, "training": TrainingConfig,
-                  "evaluation": EvaluationConfig}.get(str(part))
+                  "evaluation": EvaluationConfig, "tracking": TrackingConfig}.get(str(part))
         if target is None or str(part) not in hints:
             break
         cls = target
@@ -294,8 +313,11 @@ def parse_overrides(assignments: list[str]) -> dict:
         value = yaml.safe_load(raw) if raw else ""
         target = result
         parts = key.strip().split(".")
-        for part in parts[:-1]:
+        for depth, part in enumerate(parts[:-1]):
             target = target.setdefault(part, {})
+            if not isinstance(target, dict):
+                earlier = ".".join(parts[: depth + 1])
+                raise ConfigError(f"--set {assignment!r}: {earlier} was already set to a value; set {earlier}.<key>=… only")
         target[parts[-1]] = value
     return result
 

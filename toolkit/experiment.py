@@ -42,8 +42,6 @@ from .seeding import seed_everything
 
 __all__ = [
     "ExperimentPlan",
-    "MainJob",
-    "MainJobRow",
     "RunResult",
     "WorkUnit",
     "build_model",
@@ -53,8 +51,8 @@ __all__ = [
     "make_splits",
     "plan_experiment",
     "run_experiment",
-    "run_main_job",
     "save_model_files",
+    "track_run",
     "write_run",
 ]
 
@@ -371,7 +369,16 @@ def run_experiment(config: ExperimentConfig, *, force: bool = False, progress: b
             model_format = save_model_files(model, config, staging)
             write_run(staging, plan, results, model_format, histories)
     launch.barrier()  # the run directory is in place before any process reports it
+    track_run(plan)
     return RunResult(plan.path, cached=False)
+
+
+def track_run(plan: ExperimentPlan) -> None:
+    """Log a newly finished run to the config's tracker (rank 0 only; nothing for ``tracking: none``)."""
+    if plan.config.tracking.kind == "mlflow" and launch.is_main_process():
+        from .tracking import log_run
+
+        log_run(plan.path, plan.config.tracking, plan.config.output_dir)
 
 
 def evaluate_units(plan: ExperimentPlan, results: dict[int, dict[str, tuple[list[str], np.ndarray]]]):
@@ -541,50 +548,3 @@ def _versions() -> dict[str, str | None]:
         except importlib.metadata.PackageNotFoundError:
             versions[package] = None
     return versions
-
-
-# ----------------------------------------------------------------- main job
-
-
-@dataclass(frozen=True)
-class MainJobRow:
-    task: str
-    macro_f1: float
-    interval: tuple[float, float]
-    majority: float
-    test_letters: int
-    path: Path
-    cached: bool
-
-
-@dataclass(frozen=True)
-class MainJob:
-    corpus_dir: Path
-    letters: int
-    body_sentences: int
-    rows: list[MainJobRow]
-
-
-def run_main_job(out: Path, config_path: Path | None = None, *, labels_dir: Path | None = None, progress: bool = True) -> MainJob:
-    """The main job on the default data: write the ingested corpus, then run the config for every task."""
-    from dataclasses import replace
-
-    from .config import load_config
-    from .corpus import default_labels_dir, read_default_letters, write_corpus
-    from .labels import load_schema
-    from .run_dir import RunDirectory
-
-    out = Path(out)
-    config_path = config_path or Path(__file__).resolve().parent.parent / "experiments" / "tfidf-loo.yaml"
-    summary = write_corpus(read_default_letters(labels_dir), out / "corpus")
-    rows = []
-    for task in load_schema(labels_dir or default_labels_dir()).task_names:
-        config = replace(load_config(config_path, [f"task={task}"]), output_dir=str(out))
-        if labels_dir:
-            config = replace(config, data=replace(config.data, labels_dir=str(labels_dir)))
-        result = run_experiment(config, progress=progress)
-        figures = RunDirectory(result.path).metrics()["tasks"][task]
-        model = figures["model"]
-        rows.append(MainJobRow(task, model["macro_f1"], tuple(model["macro_f1_interval"]),
-                               figures["baselines"]["majority"]["macro_f1"], model["test_letters"], result.path, result.cached))
-    return MainJob(out / "corpus", summary["letters"], summary["sentences"].get("body", 0), rows)

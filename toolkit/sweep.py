@@ -30,7 +30,16 @@ import numpy as np
 from . import launch
 from .config import ExperimentConfig, config_from_dict, config_to_dict, load_config, load_configs, sweep_points
 from .errors import ConfigError, RunError, ToolkitError
-from .experiment import ExperimentPlan, check_launch, fit_units, plan_experiment, run_experiment, save_model_files, write_run
+from .experiment import (
+    ExperimentPlan,
+    check_launch,
+    fit_units,
+    plan_experiment,
+    run_experiment,
+    save_model_files,
+    track_run,
+    write_run,
+)
 from .run_dir import MANIFEST_FILE, staged_run, verify_manifest, write_json, write_manifest
 
 __all__ = [
@@ -229,6 +238,7 @@ def merge_shards(run_path: Path, *, progress: bool = False) -> MergeResult:
             shutil.copy2(shards[owner] / "top_features.json", staging / "top_features.json")
         write_run(staging, plan, results, records[owner]["model_format"], histories)
     shutil.rmtree(area, ignore_errors=True)
+    track_run(replace(plan, config=replace(plan.config, output_dir=str(run_path.parent))))
     return MergeResult(run_path, len(shards))
 
 
