@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -145,36 +146,47 @@ def fresh(function, spec: dict) -> dict:
         return pool.apply(function, (spec,))
 
 
+def spread(values: list[float], form: str = "{:.1f}") -> str:
+    """min / median / max of repeated measurements."""
+    ordered = sorted(values)
+    return " / ".join(form.format(value) for value in (ordered[0], statistics.median(ordered), ordered[-1]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sentences", type=int, default=480, help="sentences of the BERT-base measurement (30 batches)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3, help="runs of every measurement (min / median / max are printed)")
     parser.add_argument("--skip-trainer", action="store_true")
     parser.add_argument("--precisions", default="auto,no", help="mixed_precision values for the BERT-base measurement")
     options = parser.parse_args()
-    peaks = {name: fresh(_peak, {"dtype": name, "threads": options.threads}) for name in ("fp32", "bf16")}
-    print(f"matmul 4096², {options.threads} threads: fp32 {peaks['fp32']['gflops']:.0f} GFLOP/s, bf16 {peaks['bf16']['gflops']:.0f} GFLOP/s", flush=True)
+    peaks = {name: [fresh(_peak, {"dtype": name, "threads": options.threads})["gflops"] for _ in range(options.repeats)]
+             for name in ("fp32", "bf16")}
+    print(f"matmul 4096², {options.threads} threads, min / median / max of {options.repeats}: fp32 {spread(peaks['fp32'], '{:.0f}')} "
+          f"GFLOP/s, bf16 {spread(peaks['bf16'], '{:.0f}')} GFLOP/s", flush=True)
     with tempfile.TemporaryDirectory() as directory:
         base, small = Path(directory) / "base", Path(directory) / "small"
         fresh(_build, {"directory": str(base), "size": "base"})
         for precision in options.precisions.split(","):
-            result = fresh(toolkit_training, {"model": str(base), "precision": precision, "threads": options.threads,
-                                             "sentences": options.sentences})
-            peak = peaks["bf16" if result["precision"] == "bf16" else "fp32"]["gflops"]
-            achieved = result["flops"] / result["seconds"] / 1e9
-            print(f"BERT-base size, toolkit loop, mixed_precision={precision} ({result['precision']}): "
-                  f"{result['per_s']:.1f} train sentences/s over {result['sentences']} sentences; {achieved:.0f} GFLOP/s = "
-                  f"{achieved / peak:.0%} of the {result['precision'] if result['precision'] != 'no' else 'fp32'} matmul peak", flush=True)
+            results = [fresh(toolkit_training, {"model": str(base), "precision": precision, "threads": options.threads,
+                                                "sentences": options.sentences}) for _ in range(options.repeats)]
+            used = results[0]["precision"]
+            peak = statistics.median(peaks["bf16" if used == "bf16" else "fp32"])
+            achieved = [result["flops"] / result["seconds"] / 1e9 for result in results]
+            print(f"BERT-base size, toolkit loop, mixed_precision={precision} ({used}), {results[0]['sentences']} sentences, "
+                  f"min / median / max of {options.repeats}: {spread([r['per_s'] for r in results])} train sentences/s; "
+                  f"{spread(achieved, '{:.0f}')} GFLOP/s = {spread([a / peak * 100 for a in achieved], '{:.0f}')} % of the median "
+                  f"{used if used != 'no' else 'fp32'} matmul peak", flush=True)
         if options.skip_trainer:
             return
         fresh(_build, {"directory": str(small), "size": "small"})
         spec = {"model": str(small), "precision": "bf16", "threads": options.threads}
-        ours, theirs = fresh(toolkit_epoch, spec), fresh(trainer_training, spec)
-        print(f"small BERT (4 layers, hidden 256), one epoch over {theirs['sentences']} sentences, batch 16, bf16, length-grouped: "
-              f"toolkit loop {ours['seconds']:.1f} s ({ours['per_s']:.0f} sentences/s), Trainer.train() {theirs['seconds']:.1f} s "
-              f"({theirs['per_s']:.0f} sentences/s); Trainer / toolkit = {theirs['seconds'] / ours['seconds']:.2f} "
-              f"(toolkit fit() with tokenising and loading: {ours['total_seconds']:.1f} s)", flush=True)
-        print(json.dumps({"peaks": peaks}), flush=True)
+        pairs = [(fresh(toolkit_epoch, spec), fresh(trainer_training, spec)) for _ in range(options.repeats)]
+        ours, theirs = [pair[0]["seconds"] for pair in pairs], [pair[1]["seconds"] for pair in pairs]
+        print(f"small BERT (4 layers, hidden 256), one epoch over {pairs[0][1]['sentences']} sentences, batch 16, bf16, length-grouped, "
+              f"min / median / max of {options.repeats}: toolkit loop {spread(ours)} s, Trainer.train() {spread(theirs)} s; "
+              f"Trainer / toolkit (medians) = {statistics.median(theirs) / statistics.median(ours):.2f}", flush=True)
+        print(json.dumps({"peaks": peaks, "toolkit_seconds": ours, "trainer_seconds": theirs}), flush=True)
 
 
 def _peak(spec: dict) -> dict:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -60,6 +61,12 @@ def timed_suite(count_once: bool) -> dict:
         finished = subprocess.run([sys.executable, __file__, "--suite-into", output], env=environment,
                                   capture_output=True, text=True, check=True)
     return json.loads(finished.stdout.strip().splitlines()[-1])
+
+
+def spread(values: list[float], form: str = "{:.1f}") -> str:
+    """min / median / max of repeated measurements."""
+    ordered = sorted(values)
+    return " / ".join(form.format(value) for value in (ordered[0], statistics.median(ordered), ordered[-1]))
 
 
 def plain_copy(pipeline):
@@ -104,7 +111,7 @@ def prediction(table) -> None:
         first = time.perf_counter() - started  # every word new to the model: the slowest case
         same = np.array_equal(probabilities, plain.predict_proba(inputs))
         timings, plain_timings = [], []
-        for _ in range(PREDICTION_REPEATS):  # the best of several: the machine is shared, noise only slows
+        for _ in range(PREDICTION_REPEATS):
             clear_count_cache()  # new letters: nothing of them counted before
             started = time.perf_counter()
             model.predict_proba(inputs)
@@ -112,15 +119,16 @@ def prediction(table) -> None:
             started = time.perf_counter()
             plain.predict_proba(inputs)
             plain_timings.append(time.perf_counter() - started)
-        best, plain_best = min(timings), min(plain_timings)
-        print(f"prediction, {name}: {len(inputs) / best:,.0f} sentences/s against {len(inputs) / plain_best:,.0f} "
-              f"with the plain vectorisers ({len(inputs)} sentences, best of {PREDICTION_REPEATS}; target ≥ 15,000/s); "
-              f"first call, every word new to the model: {len(inputs) / first:,.0f}/s; identical probabilities: {same}")
+        rates, plain_rates = [len(inputs) / t for t in timings], [len(inputs) / t for t in plain_timings]
+        print(f"prediction, {name}, sentences/s, min / median / max of {PREDICTION_REPEATS}: {spread(rates, '{:,.0f}')} against "
+              f"{spread(plain_rates, '{:,.0f}')} with the plain vectorisers ({len(inputs)} sentences; target ≥ 15,000/s); "
+              f"first call, every word new to the model: {len(inputs) / first:,.0f}/s; identical probabilities: {same}", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-suite", action="store_true", help="only the model files and prediction")
+    parser.add_argument("--repeats", type=int, default=3, help="timed suites of each kind (min / median / max are printed)")
     parser.add_argument("--suite-into", help=argparse.SUPPRESS)  # the child process of one timed suite
     options = parser.parse_args()
     if options.suite_into:
@@ -129,11 +137,13 @@ def main() -> None:
     table = load_labelled_table()
     letters = len({row["letter_id"] for row in table.inputs})
     if not options.skip_suite:
-        plain, once = timed_suite(count_once=False), timed_suite(count_once=True)
-        print(f"full TF-IDF suite (3 tasks, leave-one-letter-out, {letters} letters, {len(table)} sentences): "
-              f"{once['seconds']:.1f} s counting once against {plain['seconds']:.1f} s refitting the plain "
-              f"vectorisers per fold ({plain['seconds'] / once['seconds']:.2f}×); identical predictions: "
-              f"{once['predictions'] == plain['predictions']}")
+        pairs = [(timed_suite(count_once=False), timed_suite(count_once=True)) for _ in range(options.repeats)]
+        plain, once = [pair[0]["seconds"] for pair in pairs], [pair[1]["seconds"] for pair in pairs]
+        same = all(pair[1]["predictions"] == pair[0]["predictions"] == pairs[0][0]["predictions"] for pair in pairs)
+        print(f"full TF-IDF suite (3 tasks, leave-one-letter-out, {letters} letters, {len(table)} sentences), "
+              f"min / median / max of {options.repeats}: {spread(once)} s counting once against {spread(plain)} s refitting the plain "
+              f"vectorisers per fold ({statistics.median(plain) / statistics.median(once):.2f}× of the medians); "
+              f"identical predictions in every run: {same}", flush=True)
     model_sizes(table)
     prediction(table)
 
