@@ -95,3 +95,5 @@ def test_a_transformer_run_logs_every_fit_per_epoch(tiny_labels_dir, tmp_path, m
     history = client.get_metric_history(logged.info.run_id, "held-out_rec-2015-01-tiny-5.seed0.heldout_macro_f1")
     assert sorted(metric.step for metric in history) == [1, 2]
     assert [m.step for m in client.get_metric_history(logged.info.run_id, "saved_model.train_loss")] == [1, 2]
+    assert (tmp_path / "mlflow-artifacts").is_dir()  # beside the store, not in the working directory
+    assert logged.info.artifact_uri.startswith((tmp_path / "mlflow-artifacts").as_uri())

@@ -6,8 +6,8 @@ of them. Logged: every config value as a parameter (dotted keys), per task the m
 interval, accuracy and the baselines, every transformer fit's loss and held-out / validation
 macro-F1 per epoch (step = epoch), tags naming the run directory and its data, and the whole run
 directory as artifacts. By default the store is SQLite beside the runs
-(``<output_dir>/mlflow.db``, artifacts in ``<output_dir>/mlflow-artifacts``); ``tracking.uri``
-points elsewhere (a tracking server, another database). MLflow is optional
+(``<output_dir>/mlflow.db``); ``tracking.uri`` points elsewhere (a tracking server, another
+database). The artifacts of an SQLite store go beside it (``mlflow-artifacts/``). MLflow is optional
 (``pip install 'kamerbrieven-toolkit[tracking]'``) and imported only here.
 """
 
@@ -77,6 +77,14 @@ def _epoch_metrics(run: RunDirectory) -> list[tuple[str, float, int]]:
             for prefix, history in curves for record in history for name in _EPOCH_SCORES if record.get(name) is not None]
 
 
+def _local_artifact_root(uri: str) -> str | None:
+    """Artifacts of a local SQLite store go beside it (MLflow's own default is ./mlruns in whatever
+    directory the command runs in); a tracking server keeps its own."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    return (Path(uri.removeprefix("sqlite:///")).resolve().parent / "mlflow-artifacts").as_uri()
+
+
 def _experiment(client, name: str, artifact_root: str | None) -> str:
     found = client.get_experiment_by_name(name)
     if found is not None:
@@ -95,7 +103,7 @@ def log_run(run_path: str | Path, tracking: Any, output_dir: str | Path) -> str:
     run.verify_all()
     config, metrics = run.config(), run.metrics()
     uri = tracking.uri or default_tracking_uri(output_dir)
-    artifact_root = None if tracking.uri else (Path(output_dir).resolve() / "mlflow-artifacts").as_uri()
+    artifact_root = _local_artifact_root(uri)
     now = int(time.time() * 1000)
     try:
         client = MlflowClient(tracking_uri=uri)
