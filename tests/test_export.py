@@ -51,6 +51,14 @@ def test_tfidf_export_is_a_skops_model_with_a_card(tfidf_run, tmp_path):
     assert "context mode `section+neighbours+letter`" in card.text or "no context" in card.text
 
 
+def test_export_without_the_labels_gives_what_the_run_recorded(tfidf_run, tiny_labels_dir, tmp_path):
+    import shutil
+
+    shutil.rmtree(tiny_labels_dir / "annotations")  # the labels the run was trained on are gone
+    card = (export_run(tfidf_run, tmp_path / "export").path / "README.md").read_text(encoding="utf-8")
+    assert "- Letters: 6" in card and "could not be read at export time" in card
+
+
 def test_export_refuses_a_non_empty_directory_unless_forced(tfidf_run, tmp_path):
     out = tmp_path / "export"
     out.mkdir()

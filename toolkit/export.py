@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import RunError
+from .errors import RunError, ToolkitError
 from .model_card import TrainingData, model_card, multitask_index_card
 from .run_dir import RunDirectory, staged_run
 
@@ -58,7 +58,7 @@ def describe_training_data(config: dict[str, Any], provenance: dict[str, Any]) -
     try:
         kinds = {letter.id: letter.provenance.get("kind", "unknown") for letter in read_default_letters(labels_dir)}
         table = load_labelled_table(labels_dir, tuple(config["data"].get("parts") or ("letter", "annex")))
-    except (OSError, ValueError) as error:  # the labels are gone: the card can still give what the run recorded
+    except (OSError, ValueError, ToolkitError) as error:  # the labels are gone or changed: the card gives what the run recorded
         kinds, table, note = {}, None, f"The labels directory could not be read at export time ({error})."
     else:
         note = None
