@@ -133,3 +133,18 @@ def write_tiny_labels_dir(root: Path, letters: int = 6) -> Path:
 @pytest.fixture
 def tiny_labels_dir(tmp_path) -> Path:
     return write_tiny_labels_dir(tmp_path)
+
+
+def build_tiny_bert(directory: Path) -> Path:
+    """A tiny BERT (2 layers, hidden 32) pretrained on the test sentences, for the transformer tests."""
+    from toolkit.models.pretrain import PretrainConfig, pretrain_mlm
+
+    config = PretrainConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+                            max_position_embeddings=64, vocab_size=300, epochs=1, batch_size=8, max_length=48, num_threads=1)
+    return pretrain_mlm([text for text, *_ in _TINY_SENTENCES] * 4, directory, config=config, progress=False)
+
+
+@pytest.fixture(scope="module")
+def tiny_bert(tmp_path_factory) -> str:
+    """The tiny BERT's directory, built once per test module (torch is imported only when used)."""
+    return str(build_tiny_bert(tmp_path_factory.mktemp("bert") / "tiny-bert"))

@@ -35,18 +35,6 @@ def _offline(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
 
 
-@pytest.fixture(scope="module")
-def tiny_bert(tmp_path_factory) -> str:
-    from toolkit.models.pretrain import PretrainConfig, pretrain_mlm
-
-    from tests.conftest import _TINY_SENTENCES
-
-    texts = [text for text, *_ in _TINY_SENTENCES] * 4
-    config = PretrainConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-                            max_position_embeddings=64, vocab_size=300, epochs=1, batch_size=8, max_length=48, num_threads=1)
-    return str(pretrain_mlm(texts, tmp_path_factory.mktemp("bert") / "tiny-bert", config=config, progress=False))
-
-
 def _run(name, labels_dir, tmp_path, tiny_bert, *extra) -> Path:
     config = load_config(EXPERIMENTS / name, [*TINY, f"model.name_or_path={tiny_bert}", *extra])
     config = replace(config, data=replace(config.data, labels_dir=str(labels_dir)), output_dir=str(tmp_path / "runs"))

@@ -30,13 +30,9 @@ def _toolkit(args, env) -> subprocess.CompletedProcess:
 
 @pytest.fixture
 def tiny_hub_model(tmp_path) -> Path:
-    from toolkit.models.pretrain import PretrainConfig, pretrain_mlm
+    from tests.conftest import build_tiny_bert
 
-    from tests.conftest import _TINY_SENTENCES
-
-    config = PretrainConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-                            max_position_embeddings=64, vocab_size=300, epochs=1, batch_size=8, max_length=48, num_threads=1)
-    return pretrain_mlm([text for text, *_ in _TINY_SENTENCES] * 4, tmp_path / "served", config=config, progress=False)
+    return build_tiny_bert(tmp_path / "served")
 
 
 def test_a_hub_id_is_downloaded_cached_fine_tuned_and_exported(httpserver, tiny_hub_model, tiny_labels_dir, tmp_path):

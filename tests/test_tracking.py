@@ -75,14 +75,10 @@ def test_a_transformer_run_logs_every_fit_per_epoch(tiny_labels_dir, tmp_path, m
     pytest.importorskip("torch")
     from mlflow.tracking import MlflowClient
 
-    from toolkit.models.pretrain import PretrainConfig, pretrain_mlm
-
-    from tests.conftest import _TINY_SENTENCES
+    from tests.conftest import build_tiny_bert
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    tiny = PretrainConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-                          max_position_embeddings=64, vocab_size=300, epochs=1, batch_size=8, max_length=48, num_threads=1)
-    model = pretrain_mlm([text for text, *_ in _TINY_SENTENCES] * 4, tmp_path / "tiny-bert", config=tiny, progress=False)
+    model = build_tiny_bert(tmp_path / "tiny-bert")
     config = load_config(EXPERIMENTS / "bert-small-seed.yaml", [
         "task=stance", "training.seeds=[0]", "training.epochs=2", "training.early_stopping_patience=null", "training.num_threads=1",
         "training.batch_size=8", "model.max_length=48", "evaluation.bootstrap_samples=20", f"model.name_or_path={model}",

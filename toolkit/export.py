@@ -51,13 +51,16 @@ def describe_training_data(config: dict[str, Any], provenance: dict[str, Any]) -
     (another data fingerprint), only the run's own record (its letters) is used, and the card says so.
     """
     from .corpus import default_labels_dir, read_default_letters
-    from .dataset import load_labelled_table
+    from .dataset import build_table
+    from .labels import load_annotations, load_schema
 
     labels_dir = Path(config["data"]["labels_dir"]) if config["data"].get("labels_dir") else default_labels_dir()
     run_letters = list(provenance.get("letters") or [])
     try:
-        kinds = {letter.id: letter.provenance.get("kind", "unknown") for letter in read_default_letters(labels_dir)}
-        table = load_labelled_table(labels_dir, tuple(config["data"].get("parts") or ("letter", "annex")))
+        letters = read_default_letters(labels_dir)
+        kinds = {letter.id: letter.provenance.get("kind", "unknown") for letter in letters}
+        table = build_table(letters, load_annotations(labels_dir), load_schema(labels_dir),
+                            tuple(config["data"].get("parts") or ("letter", "annex")))
     except (OSError, ValueError, ToolkitError) as error:  # the labels are gone or changed: the card gives what the run recorded
         kinds, table, note = {}, None, f"The labels directory could not be read at export time ({error})."
     else:
