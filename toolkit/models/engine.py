@@ -42,6 +42,7 @@ __all__ = [
     "IGNORE_INDEX",
     "atomic_directory",
     "hf_progress_bars",
+    "keep_freed_memory",
     "oom_advice",
     "pad_batch",
     "precision_name",
@@ -130,16 +131,66 @@ def hf_progress_bars(enabled: bool):
             hf_logging.enable_progress_bar()
 
 
+#: ``mallopt`` parameters of glibc (malloc.h).
+_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
+_freed_memory_kept = False
+
+
+def keep_freed_memory() -> bool:
+    """Let this process reuse the memory torch frees instead of handing it back to the system.
+
+    Torch has no caching allocator on the CPU: every step allocates and frees the same large
+    buffers (weight casts, gradients, the embedding gradient of ~90 MB for BERT-base). glibc
+    serves such blocks with ``mmap`` and returns them on ``free``, so each step pays page faults
+    on fresh memory: BERT-base training spent ~25 % of its step there on this machine
+    (``bench/bert_cpu_peak.py``). With ``mmap`` off and trimming above 2 GiB, freed blocks stay
+    in the heap and the next step reuses them; the process keeps its peak memory until it ends,
+    as jemalloc or tcmalloc would. Applied once per process, glibc only; returns whether it is
+    on. ``TOOLKIT_KEEP_FREED_MEMORY=0`` leaves the allocator alone.
+    """
+    global _freed_memory_kept
+    if _freed_memory_kept:
+        return True
+    if os.environ.get("TOOLKIT_KEEP_FREED_MEMORY", "1").strip() == "0":
+        return False
+    import ctypes
+    import ctypes.util
+    import platform
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        applied = libc.mallopt(_M_MMAP_MAX, 0) == 1 and libc.mallopt(_M_TRIM_THRESHOLD, 2**31 - 1) == 1
+    except (OSError, AttributeError):  # no such library or symbol: keep the default allocator
+        return False
+    _freed_memory_kept = applied
+    return applied
+
+
 @contextlib.contextmanager
 def runtime(seed: int, num_threads: int, device: torch.device, progress: bool = True):
-    """Seeded, deterministic, fixed-thread section; global torch settings are restored after."""
+    """Seeded, deterministic, fixed-thread section; global torch settings are restored after.
+
+    On the CPU it also keeps freed memory in the process (:func:`keep_freed_memory`), which
+    stays so: the allocator's settings cannot be handed back.
+    """
+    if device.type == "cpu":
+        keep_freed_memory()
+    import torch.utils.deterministic
+
     previous_threads = torch.get_num_threads()
     previous_deterministic = torch.are_deterministic_algorithms_enabled()
     previous_warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    previous_fill = torch.utils.deterministic.fill_uninitialized_memory
     if device.type == "cuda":
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # required by deterministic cuBLAS
     torch.set_num_threads(num_threads)
     torch.use_deterministic_algorithms(True, warn_only=True)
+    # Deterministic mode also writes NaN into every new uninitialised tensor (a guard against ops
+    # that read memory they never wrote). No op of ours does, and on the CPU those writes were
+    # a quarter of a BERT-base training step (every gradient and weight cast is a new tensor).
+    torch.utils.deterministic.fill_uninitialized_memory = False
     seed_everything(seed)
     try:
         with hf_progress_bars(progress):
@@ -147,6 +198,7 @@ def runtime(seed: int, num_threads: int, device: torch.device, progress: bool = 
     finally:
         torch.set_num_threads(previous_threads)
         torch.use_deterministic_algorithms(previous_deterministic, warn_only=previous_warn_only)
+        torch.utils.deterministic.fill_uninitialized_memory = previous_fill
 
 
 def _is_out_of_memory(error: BaseException) -> bool:

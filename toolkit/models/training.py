@@ -49,6 +49,7 @@ except ImportError as error:  # pragma: no cover - exercised only without the ex
 
 from .. import launch
 from ..errors import ModelError
+from .dropout import cheap_cpu_dropout
 from .engine import IGNORE_INDEX, atomic_directory, oom_advice, progress_bar, training_batches
 
 __all__ = [
@@ -341,7 +342,29 @@ def train_loop(
     ``monitor`` adds scores to each epoch's record (held-out macro-F1 for learning curves)
     without any say in training. Under ``accelerate launch`` / ``torchrun``,
     ``settings.batch_size`` is per process and every process must call this with the same rows.
+
+    On the CPU the model's dropout modules are cheaper ones for the time of the run
+    (:mod:`.dropout`).
     """
+    with cheap_cpu_dropout(model, settings.device):
+        return _run_loop(model, n_rows, lengths, make_batch, compute_loss, weigh, settings, evaluate=evaluate,
+                         monitor=monitor, checkpoints=checkpoints, resume=resume)
+
+
+def _run_loop(
+    model: torch.nn.Module,
+    n_rows: int,
+    lengths: np.ndarray,
+    make_batch: Callable[[np.ndarray], dict[str, torch.Tensor]],
+    compute_loss: Callable[[torch.nn.Module, dict[str, torch.Tensor]], LossTerms],
+    weigh: Callable[[dict[str, torch.Tensor]], dict[str, float]],
+    settings: LoopSettings,
+    *,
+    evaluate: Callable[[torch.nn.Module], float] | None = None,
+    monitor: Callable[[torch.nn.Module], dict[str, float]] | None = None,
+    checkpoints: Checkpoints | None = None,
+    resume: bool = False,
+) -> dict[str, Any]:
     launch.ensure_process_group()
     parts = _prepare(model, n_rows, make_batch, compute_loss, weigh, settings)
     accelerator = parts.accelerator
