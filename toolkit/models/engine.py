@@ -142,7 +142,7 @@ def keep_freed_memory() -> bool:
     Torch has no caching allocator on the CPU: every step allocates and frees the same large
     buffers (weight casts, gradients, the embedding gradient of ~90 MB for BERT-base). glibc
     serves such blocks with ``mmap`` and returns them on ``free``, so each step pays page faults
-    on fresh memory: BERT-base training spent ~25 % of its step there on this machine
+    on fresh memory: BERT-base training spent ~25 % of its step there on this machine in a stand-alone probe
     (``bench/bert_cpu_peak.py``). With ``mmap`` off and trimming above 2 GiB, freed blocks stay
     in the heap and the next step reuses them; the process keeps its peak memory until it ends,
     as jemalloc or tcmalloc would. Applied once per process, glibc only; returns whether it is
@@ -188,8 +188,8 @@ def runtime(seed: int, num_threads: int, device: torch.device, progress: bool = 
     torch.set_num_threads(num_threads)
     torch.use_deterministic_algorithms(True, warn_only=True)
     # Deterministic mode also writes NaN into every new uninitialised tensor (a guard against ops
-    # that read memory they never wrote). No op of ours does, and on the CPU those writes were
-    # a quarter of a BERT-base training step (every gradient and weight cast is a new tensor).
+    # that read memory they never wrote). No op of ours does, and every gradient and weight cast
+    # of a step is a new tensor: one more pass over all of them (README "Benchmarks").
     torch.utils.deterministic.fill_uninitialized_memory = False
     seed_everything(seed)
     try:
