@@ -15,6 +15,9 @@ In one run, each measurement in a fresh process:
    epoch over the whole corpus with each, same data, batch size, learning rate, precision and
    length grouping; wall time and the ratio.
 
+The toolkit's CPU runtime settings (freed memory kept in the process, cheaper dropout; README
+"Benchmarks") are on; ``TOOLKIT_KEEP_FREED_MEMORY=0 TOOLKIT_CHEAP_DROPOUT=0`` measures without them.
+
     python bench/bert_cpu_peak.py [--sentences 480] [--threads 2] [--skip-trainer]
 """
 
