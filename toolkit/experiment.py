@@ -327,28 +327,25 @@ def fit_units(plan: ExperimentPlan, units: list[WorkUnit], *, progress: bool, wo
     config, keep = plan.config, plan.model_unit
     evaluated = [unit for unit in units if unit.split_index is not None]
     final = any(unit.split_index is None for unit in units)
+    final_args = (config, plan.table, plan.tasks, plan.seeds[0])
     iterator = tqdm(evaluated, desc=config.name, unit="fit", file=sys.stderr) if progress and evaluated else evaluated
     parallel_jobs = config.training.num_threads if config.model.kind == "tfidf" else 1
-    saved = None
     if parallel_jobs > 1:
         # joblib's temporary files go into the run's staging directory (not /dev/shm), so a
         # killed run's leftovers are removed with its staging directory by the next run
         temp_folder = str(Path(work_dir) / ".joblib") if work_dir is not None else None
         # The final model is one more job, queued first, so that it is fitted beside the folds
         # instead of after them.
-        first = [delayed(_final_model)(config, plan.table, plan.tasks, plan.seeds[0], False)] if final else []
+        first = [delayed(_final_model)(*final_args, False)] if final else []
         folds = (delayed(_fit_unit)(plan, unit, False, unit.index == keep) for unit in iterator)  # lazy: the bar follows dispatch
         fitted = Parallel(n_jobs=parallel_jobs, max_nbytes=None, temp_folder=temp_folder)(itertools.chain(first, folds))
-        if final:
-            saved, fitted = fitted[0], fitted[1:]
+        final_model = fitted.pop(0) if final else None
     else:
         fitted = [_fit_unit(plan, unit, progress, unit.index == keep) for unit in iterator]
-        if final:
-            saved = _final_model(config, plan.table, plan.tasks, plan.seeds[0], progress)
+        final_model = _final_model(*final_args, progress) if final else None
     results = {unit.index: per_task for unit, (per_task, _, _) in zip(evaluated, fitted)}
     histories = {unit.index: history for unit, (_, _, history) in zip(evaluated, fitted) if history}
-    if not final:
-        saved = next((model for unit, (_, model, _) in zip(evaluated, fitted) if unit.index == keep), None)
+    saved = final_model if final else next((model for unit, (_, model, _) in zip(evaluated, fitted) if unit.index == keep), None)
     return results, saved, histories
 
 

@@ -28,6 +28,7 @@ import numpy as np
 
 try:
     import torch
+    import torch.utils.deterministic
     from transformers import DataCollatorWithPadding
 except ImportError as error:  # pragma: no cover - exercised only without the extra
     raise ImportError("toolkit.models.engine needs torch and transformers: pip install -e '.[bert]'") from error
@@ -177,8 +178,6 @@ def runtime(seed: int, num_threads: int, device: torch.device, progress: bool = 
     """
     if device.type == "cpu":
         keep_freed_memory()
-    import torch.utils.deterministic
-
     previous_threads = torch.get_num_threads()
     previous_deterministic = torch.are_deterministic_algorithms_enabled()
     previous_warn_only = torch.is_deterministic_algorithms_warn_only_enabled()

@@ -347,64 +347,46 @@ def train_loop(
     (:mod:`.dropout`).
     """
     with cheap_cpu_dropout(model, settings.device):
-        return _run_loop(model, n_rows, lengths, make_batch, compute_loss, weigh, settings, evaluate=evaluate,
-                         monitor=monitor, checkpoints=checkpoints, resume=resume)
-
-
-def _run_loop(
-    model: torch.nn.Module,
-    n_rows: int,
-    lengths: np.ndarray,
-    make_batch: Callable[[np.ndarray], dict[str, torch.Tensor]],
-    compute_loss: Callable[[torch.nn.Module, dict[str, torch.Tensor]], LossTerms],
-    weigh: Callable[[dict[str, torch.Tensor]], dict[str, float]],
-    settings: LoopSettings,
-    *,
-    evaluate: Callable[[torch.nn.Module], float] | None = None,
-    monitor: Callable[[torch.nn.Module], dict[str, float]] | None = None,
-    checkpoints: Checkpoints | None = None,
-    resume: bool = False,
-) -> dict[str, Any]:
-    launch.ensure_process_group()
-    parts = _prepare(model, n_rows, make_batch, compute_loss, weigh, settings)
-    accelerator = parts.accelerator
-    state = _resume(checkpoints, accelerator) if checkpoints is not None and resume else _LoopState()
-    best_weights = None
-    try:
-        for epoch in range(state.epoch, settings.epochs):
-            if state.finished:
-                break
-            record = _train_epoch(parts, epoch, lengths, settings)
-            if evaluate is not None:
-                score = launch.broadcast_float(float(evaluate(model)))
-                record["validation_macro_f1"] = score
-                if state.best_score is None or score > state.best_score:
-                    state.best_score, state.best_epoch, state.bad_epochs = score, record["epoch"], 0
-                    best_weights = {key: value.detach().to("cpu", copy=True) for key, value in model.state_dict().items()}
-                    if checkpoints is not None and accelerator.is_main_process:
-                        checkpoints.save_best(model)
-                else:
-                    state.bad_epochs += 1
-                state.finished = settings.patience is not None and state.bad_epochs >= settings.patience
-            if monitor is not None:
-                record.update({name: launch.broadcast_float(score) for name, score in monitor(model).items()})
-            state.history.append(record)
-            state.epoch = epoch + 1
-            state.finished = state.finished or state.epoch == settings.epochs
-            if checkpoints is not None:
-                checkpoints.save_last(accelerator, state.as_dict())
-    finally:
-        accelerator.unwrap_model(parts.trained, keep_fp32_wrapper=False)  # the model's own forward, without autocast
-        accelerator.free_memory()
-    if evaluate is not None and state.best_epoch is not None and state.best_epoch != state.epoch:
-        if best_weights is not None:
-            model.load_state_dict(best_weights)
-        elif checkpoints is not None:  # the best epoch came before a resume: every process reads it (shared disk)
-            checkpoints.load_best(model, settings.device)
-    accelerator.wait_for_everyone()  # checkpoints written before any process reads or removes them
-    return {
-        "history": state.history,
-        "best_epoch": state.best_epoch or state.epoch,
-        "stopped_early": state.epoch < settings.epochs,
-        "world_size": accelerator.num_processes,
-    }
+        launch.ensure_process_group()
+        parts = _prepare(model, n_rows, make_batch, compute_loss, weigh, settings)
+        accelerator = parts.accelerator
+        state = _resume(checkpoints, accelerator) if checkpoints is not None and resume else _LoopState()
+        best_weights = None
+        try:
+            for epoch in range(state.epoch, settings.epochs):
+                if state.finished:
+                    break
+                record = _train_epoch(parts, epoch, lengths, settings)
+                if evaluate is not None:
+                    score = launch.broadcast_float(float(evaluate(model)))
+                    record["validation_macro_f1"] = score
+                    if state.best_score is None or score > state.best_score:
+                        state.best_score, state.best_epoch, state.bad_epochs = score, record["epoch"], 0
+                        best_weights = {key: value.detach().to("cpu", copy=True) for key, value in model.state_dict().items()}
+                        if checkpoints is not None and accelerator.is_main_process:
+                            checkpoints.save_best(model)
+                    else:
+                        state.bad_epochs += 1
+                    state.finished = settings.patience is not None and state.bad_epochs >= settings.patience
+                if monitor is not None:
+                    record.update({name: launch.broadcast_float(score) for name, score in monitor(model).items()})
+                state.history.append(record)
+                state.epoch = epoch + 1
+                state.finished = state.finished or state.epoch == settings.epochs
+                if checkpoints is not None:
+                    checkpoints.save_last(accelerator, state.as_dict())
+        finally:
+            accelerator.unwrap_model(parts.trained, keep_fp32_wrapper=False)  # the model's own forward, without autocast
+            accelerator.free_memory()
+        if evaluate is not None and state.best_epoch is not None and state.best_epoch != state.epoch:
+            if best_weights is not None:
+                model.load_state_dict(best_weights)
+            elif checkpoints is not None:  # the best epoch came before a resume: every process reads it (shared disk)
+                checkpoints.load_best(model, settings.device)
+        accelerator.wait_for_everyone()  # checkpoints written before any process reads or removes them
+        return {
+            "history": state.history,
+            "best_epoch": state.best_epoch or state.epoch,
+            "stopped_early": state.epoch < settings.epochs,
+            "world_size": accelerator.num_processes,
+        }
