@@ -2,7 +2,7 @@
 
 Torch's CPU dropout draws one Mersenne-Twister number per element for its Bernoulli mask; in a
 BERT-base training step on two cores that cost more than the feed-forward layers' activation
-functions together (``bench/bert_cpu_peak.py``). :class:`CheapDropout` draws one 64-bit number
+functions together (a ``torch.profiler`` probe of one step). :class:`CheapDropout` draws one 64-bit number
 per *four* elements from torch's own generator and compares 16-bit slices of it with a
 threshold: the same Bernoulli mask, up to a drop probability rounded to a multiple of 1/65,536
 (0.1 becomes 0.100006), and as reproducible as torch's, since torch's seeded generator makes it.
