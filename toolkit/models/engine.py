@@ -143,8 +143,9 @@ def keep_freed_memory() -> bool:
     Torch has no caching allocator on the CPU: every step allocates and frees the same large
     buffers (weight casts, gradients, the embedding gradient of ~90 MB for BERT-base). glibc
     serves such blocks with ``mmap`` and returns them on ``free``, so each step pays page faults
-    on fresh memory: BERT-base training spent ~25 % of its step there on this machine in a stand-alone probe
-    (``bench/bert_cpu_peak.py``). With ``mmap`` off and trimming above 2 GiB, freed blocks stay
+    on fresh memory: a stand-alone BERT-base training step ran ~25 % faster without that on this
+    machine (the effect on the toolkit's fit: ``bench/bert_cpu_peak.py``, README "Benchmarks").
+    With ``mmap`` off and trimming above 2 GiB, freed blocks stay
     in the heap and the next step reuses them; the process keeps its peak memory until it ends,
     as jemalloc or tcmalloc would. Applied once per process, glibc only; returns whether it is
     on. ``TOOLKIT_KEEP_FREED_MEMORY=0`` leaves the allocator alone.
